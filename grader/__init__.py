@@ -1,0 +1,1 @@
+"""Instructor side: reference implementations, hidden checks and the autograding pipeline."""
