@@ -1,0 +1,229 @@
+"""Hidden checks for a1_scalar_backprop: gates, circuits and the deep scalar chain."""
+
+import numpy as np
+
+from grader import reference as ref
+
+from .common import call, expect_close, expect_number, expect_sequence, fail
+
+# A fixed secret seed: grades are reproducible, and the inputs are not in the student's copy.
+_SEED = 20231
+
+
+def _cases(n=6, scale=3.0, seed=_SEED):
+    rng = np.random.default_rng(seed)
+    return [tuple(float(v) for v in rng.uniform(-scale, scale, 3)) for _ in range(n)]
+
+
+def _check_binary_gate(name, Gate, RefGate, extra_cases=(), mistakes_for=lambda x, y, d: {}):
+    for x, y, dout in [*_cases(), *extra_cases]:
+        gate, ref_gate = call(name, Gate), RefGate()
+        out = expect_number(name, "forward(x, y)", call(name, gate.forward, x, y))
+        expect_close(name, f"forward({x:.3g}, {y:.3g})", out, ref_gate.forward(x, y))
+        grads = call(name, gate.backward, dout)
+        if not isinstance(grads, (tuple, list)) or len(grads) != 2:
+            fail(name, "backward(dout) should return the pair (dx, dy).")
+        want = ref_gate.backward(dout)
+        m = mistakes_for(x, y, dout)
+        for i, label in enumerate(("dx", "dy")):
+            got = expect_number(name, label, grads[i])
+            expect_close(name, f"{label} at x={x:.3g}, y={y:.3g}", got, want[i],
+                         mistakes=[*m.get(label, []), (want[i] / dout,
+                                   ("it ignores the upstream gradient dout: multiply the local "
+                                   "gradient by dout (chain rule)."))])
+
+
+def check_add_gate(AddGate):
+    _check_binary_gate("AddGate", AddGate, ref.AddGate, mistakes_for=lambda x, y, d: {
+        "dx": [(0.0, "an add gate passes dout unchanged to both inputs.")],
+        "dy": [(0.0, "an add gate passes dout unchanged to both inputs.")]})
+
+
+def check_multiply_gate(MultiplyGate):
+    swap = "the local gradient of one input is the *other* input: swap them."
+    _check_binary_gate("MultiplyGate", MultiplyGate, ref.MultiplyGate,
+                       mistakes_for=lambda x, y, d: {"dx": [(x * d, swap)], "dy": [(y * d, swap)]})
+
+
+def check_max_gate(MaxGate):
+    route = "the max gate routes dout to the input that was larger in forward, and 0 to the other."
+    ties = [(1.5, 1.5, 2.0), (-0.75, -0.75, -3.0)]
+    _check_binary_gate("MaxGate", MaxGate, ref.MaxGate, extra_cases=ties,
+                       mistakes_for=lambda x, y, d: {
+                           "dx": [(d if x == y else 0.0, route) if x != y else
+                                  (0.0, "at a tie the whole gradient goes to x.")],
+                           "dy": [(d / 2 if x == y else d if x > y else 0.0,
+                                   "at a tie the whole gradient goes to x (not split, not both)."
+                                   if x == y else route)]})
+
+
+def _check_unary_gate(name, make, make_ref, xs, mistakes_for):
+    for x, dout in xs:
+        gate, ref_gate = call(name, make), make_ref()
+        out = expect_number(name, "forward(x)", call(name, gate.forward, x))
+        expect_close(name, f"forward({x:.3g})", out, ref_gate.forward(x))
+        got = expect_number(name, "backward(dout)", call(name, gate.backward, dout))
+        want = ref_gate.backward(dout)
+        expect_close(name, f"dx at x={x:.3g}", got, want,
+                     mistakes=[*mistakes_for(x, dout),
+                               (want / dout, ("it ignores the upstream gradient dout: multiply "
+                                "the local gradient by dout (chain rule)."))])
+
+
+def _unary_inputs(lo=-4.0, hi=4.0, avoid_zero=False, seed=_SEED + 1):
+    rng = np.random.default_rng(seed)
+    xs = rng.uniform(lo, hi, 6)
+    if avoid_zero:
+        xs = np.where(np.abs(xs) < 0.3, 0.3 + np.abs(xs), xs)
+    return [(float(x), float(d)) for x, d in zip(xs, rng.uniform(-2, 2, 6))]
+
+
+def check_sigmoid_gate(SigmoidGate):
+    s = ref.sigmoid
+
+    def mistakes(x, d):
+        return [(x * (1 - x) * d, ("the derivative was taken at the input x; use the output: "
+                 "sigma'(x) = sigma(x) (1 - sigma(x)).")),
+                (s(s(x)) * (1 - s(s(x))) * d, ("sigma is applied twice: the cached output already "
+                 "is sigma(x), use it as it is.")),
+                (s(x) * d, "sigma(x) alone is not its derivative: sigma'(x) = sigma(x)(1-sigma(x)).")]
+    _check_unary_gate("SigmoidGate", SigmoidGate, ref.SigmoidGate, _unary_inputs(), mistakes)
+
+
+def check_exp_gate(ExpGate):
+    def mistakes(x, d):
+        return [(d, "the local derivative of e^x is e^x, not 1.")]
+    _check_unary_gate("ExpGate", ExpGate, ref.ExpGate, _unary_inputs(-3, 3), mistakes)
+
+
+def check_reciprocal_gate(ReciprocalGate):
+    def mistakes(x, d):
+        return [(-d / x, "d(1/x)/dx is -1/x^2, not -1/x."), (d / x**2, "d(1/x)/dx is negative.")]
+    _check_unary_gate("ReciprocalGate", ReciprocalGate, ref.ReciprocalGate,
+                      _unary_inputs(avoid_zero=True), mistakes)
+
+
+def check_scale_gate(ScaleGate):
+    for a in (2.5, -0.5, 3.0):
+        _check_unary_gate("ScaleGate", lambda a=a: ScaleGate(a), lambda a=a: ref.ScaleGate(a),
+                          _unary_inputs(seed=_SEED + int(a * 10)),
+                          lambda x, d: [(x * d, "the local derivative of a*x is the constant a.")])
+
+
+def check_shift_gate(ShiftGate):
+    for c in (1.5, -2.0):
+        _check_unary_gate("ShiftGate", lambda c=c: ShiftGate(c), lambda c=c: ref.ShiftGate(c),
+                          _unary_inputs(seed=_SEED + int(c * 10)),
+                          lambda x, d, c=c: [(c * d, ("the local derivative of c + x is 1: the "
+                                         "constant does not scale the gradient."))])
+
+
+def _expect_tuple(name, result, n, description):
+    if not isinstance(result, (tuple, list)) or len(result) != n:
+        fail(name, f"should return {description}.")
+    return result
+
+
+def check_circuit_backward(circuit_backward):
+    name = "circuit_backward"
+    for x, y, z in _cases(seed=_SEED + 2):
+        got = _expect_tuple(name, call(name, circuit_backward, x, y, z), 4, "(f, dx, dy, dz)")
+        f, dx, dy, dz = (expect_number(name, n, v) for n, v in zip(("f", "dx", "dy", "dz"), got))
+        want = ref.circuit_backward(x, y, z)
+        expect_close(name, "f", f, want[0])
+        expect_close(name, "dz", dz, want[3], mistakes=[(z, "df/dz is q = x + y (swap rule).")])
+        for label, g, w in (("dx", dx, want[1]), ("dy", dy, want[2])):
+            expect_close(name, label, g, w, mistakes=[
+                (x + y, "df/dq is z: the add gate passes df/dq on to x and y unchanged.")])
+
+
+def check_neuron_backward(neuron_backward):
+    name = "neuron_backward"
+    rng = np.random.default_rng(_SEED + 3)
+    for _ in range(6):
+        w, x = rng.normal(size=3).tolist(), rng.normal(size=2).tolist()
+        got = _expect_tuple(name, call(name, neuron_backward, list(w), list(x)), 3, "(f, dw, dx)")
+        f = expect_number(name, "f", got[0])
+        dw, dx = expect_sequence(name, "dw", got[1], 3), expect_sequence(name, "dx", got[2], 2)
+        wf, wdw, wdx = ref.neuron_backward(w, x)
+        s = wf
+        dot = w[0] * x[0] + w[1] * x[1] + w[2]
+        at_input = dot * (1 - dot)
+        expect_close(name, "f", f, wf)
+        expect_close(name, "dw", dw, wdw, mistakes=[
+            (np.array([x[0], x[1], 1.0]) * at_input, ("sigma' was taken at the dot product; use "
+             "the output f: sigma'(dot) = f (1 - f).")),
+            (np.array(wdw) / (s * (1 - s)), "the sigmoid's local gradient f (1 - f) is missing."),
+            (np.array([w[0], w[1], w[2]]) * s * (1 - s), ("dw_i is x_i times the dot's gradient "
+             "(swap rule of the multiply gate), and dw_2 is 1 times it."))])
+        expect_close(name, "dx", dx, wdx, mistakes=[
+            (np.array(x) * s * (1 - s), "dx_i is w_i times the dot's gradient (swap rule).")])
+
+
+def check_staged_backward(staged_backward):
+    name = "staged_backward"
+    rng = np.random.default_rng(_SEED + 4)
+    for _ in range(6):
+        x, y = (float(v) for v in rng.uniform(-3, 3, 2))
+        got = _expect_tuple(name, call(name, staged_backward, x, y), 3, "(f, dx, dy)")
+        f, dx, dy = (expect_number(name, n, v) for n, v in zip(("f", "dx", "dy"), got))
+        wf, wdx, wdy = ref.staged_backward(x, y)
+        expect_close(name, "f", f, wf)
+        overwrite = ("x reaches f along several paths (through sigma(x), through x + y and "
+                     "through the numerator): accumulate with += instead of overwriting.")
+        expect_close(name, "dx", dx, wdx, mistakes=_staged_overwrites(x, y, "dx", overwrite))
+        expect_close(name, "dy", dy, wdy, mistakes=_staged_overwrites(
+            x, y, "dy", "y reaches f through sigma(y) and through x + y: accumulate with +=."))
+
+
+def _staged_overwrites(x, y, which, sentence):
+    """The values dx/dy take when one branch overwrites instead of adding (one per branch)."""
+    s = ref.sigmoid
+    sigy, sigx, xpy = s(y), s(x), x + y
+    num, den = x + sigy, sigx + xpy**2
+    dnum, dden = 1 / den, -num / den**2
+    via_xpy = 2 * xpy * dden
+    via_sigx = sigx * (1 - sigx) * dden
+    via_sigy = sigy * (1 - sigy) * dnum
+    if which == "dx":
+        parts = [via_xpy, via_sigx, dnum]
+    else:
+        parts = [via_xpy, via_sigy]
+    # keeping only the last branch, or only the first, are the two overwrite bugs seen in practice
+    return [(parts[-1], sentence), (parts[0], sentence),
+            (sum(parts[1:]), sentence), (sum(parts[:-1]), sentence)]
+
+
+def _chain_cases(seed=_SEED + 5):
+    rng = np.random.default_rng(seed)
+    cases = []
+    for L in (1, 2, 3, 5, 8):
+        cases.append((float(rng.normal()), rng.normal(size=L).tolist(), rng.normal(size=L).tolist(),
+                      float(rng.normal())))
+    return cases
+
+
+def check_chain_forward(chain_forward):
+    name = "chain_forward"
+    for x, w, b, _ in _chain_cases():
+        got = _expect_tuple(name, call(name, chain_forward, x, list(w), list(b)), 2, "(y, cache)")
+        y = expect_number(name, "y", got[0])
+        expect_close(name, f"y for a chain of length {len(w)}", y, ref.chain_forward(x, w, b)[0])
+
+
+def check_chain_backward(chain_forward, chain_backward):
+    name = "chain_backward"
+    for x, w, b, dy in _chain_cases(seed=_SEED + 6):
+        _, cache = call("chain_forward", chain_forward, x, list(w), list(b))
+        got = _expect_tuple(name, call(name, chain_backward, dy, cache), 3, "(dw, db, dx)")
+        L = len(w)
+        dw, db = expect_sequence(name, "dw", got[0], L), expect_sequence(name, "db", got[1], L)
+        dx = expect_number(name, "dx", got[2])
+        _, ref_cache = ref.chain_forward(x, w, b)
+        wdw, wdb, wdx = ref.chain_backward(dy, ref_cache)
+        where = f"for a chain of length {L}"
+        expect_close(name, f"db {where}", db, wdb, mistakes=[
+            (np.array(wdb) / dy, "the upstream gradient dy was dropped.")])
+        expect_close(name, f"dw {where}", dw, wdw, mistakes=[
+            (np.array(wdb), "dw_k is db_k times h_{k-1}, the input of layer k.")])
+        expect_close(name, f"dx {where}", dx, wdx)
