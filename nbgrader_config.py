@@ -29,3 +29,9 @@ c.CourseDirectory.solution_directory = str(scratch / "solution")
 c.CourseDirectory.db_url = f"sqlite:///{scratch / 'gradebook.db'}"
 c.ExecutePreprocessor.kernel_name = "python3"
 c.ExecutePreprocessor.timeout = 60
+# Feedback goes to students: strip the hidden tests from it as the release does (nbgrader #917).
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

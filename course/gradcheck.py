@@ -30,6 +30,12 @@ def numerical_gradient(f, x, h=1e-5):
     return grad
 
 
+def numerical_derivative(f, x, h=1e-5):
+    """Central difference (f(x + h) - f(x - h)) / 2h of a function of one float."""
+    x = float(x)
+    return (float(f(x + h)) - float(f(x - h))) / (2 * h)
+
+
 def numerical_vjp(f, x, dout, h=1e-5):
     """Numerical vector-Jacobian product: the gradient of sum(f(x) * dout) with respect to x."""
     return numerical_gradient(lambda x_: np.sum(np.asarray(f(x_)) * dout), x, h)

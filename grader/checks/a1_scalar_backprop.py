@@ -227,3 +227,86 @@ def check_chain_backward(chain_forward, chain_backward):
         expect_close(name, f"dw {where}", dw, wdw, mistakes=[
             (np.array(wdb), "dw_k is db_k times h_{k-1}, the input of layer k.")])
         expect_close(name, f"dx {where}", dx, wdx)
+
+
+# The catalogue the grading tests run through the real pipeline (see grader.simulate):
+# name -> (grade_id, text of the model answer, the mistake typed instead, words of the feedback).
+KNOWN_MISTAKES = {
+    "multiply_no_swap": ("multiply_gate", "return self.y * dout, self.x * dout",
+                         "return self.x * dout, self.y * dout", "swap"),
+    "staged_overwrite": ("staged_backward", "dx += dnum", "dx = dnum", "accumulate"),
+    "sigmoid_twice": ("sigmoid_gate", "return self.out * (1.0 - self.out) * dout",
+                         "return 1 / (1 + math.exp(-self.out)) * (1 - 1 / (1 + math.exp(-self.out))) * dout",
+                         "applied twice"),
+    "add_drops_upstream": ("add_gate", "return dout, dout", "return 1.0, 1.0", "upstream"),
+    "max_tie_split": ("max_gate", "return (dout, 0.0) if self.x_wins else (0.0, dout)",
+                      "return (dout, 0.0) if self.x > self.y else (0.0, dout)", "tie"),
+    "reciprocal_sign": ("reciprocal_gate", "return -1.0 / self.x**2 * dout",
+                        "return 1.0 / self.x**2 * dout", "negative"),
+    "chain_no_upstream": ("chain_backward", "dh = dy", "dh = 1.0", "upstream"),
+}
+
+# Correct answers written differently from the model answers: each must score full marks.
+ALTERNATIVE_SOLUTIONS = {
+    "multiply_gate": """
+class MultiplyGate:
+    def forward(self, x, y):
+        self.inputs = (x, y)
+        return x * y
+
+    def backward(self, dout):
+        x, y = self.inputs
+        return dout * y, dout * x
+""",
+    "max_gate": """
+class MaxGate:
+    def forward(self, x, y):
+        self.inputs = (x, y)
+        return x if x >= y else y
+
+    def backward(self, dout):
+        x, y = self.inputs
+        return (dout * (x >= y), dout * (y > x))
+""",
+    "sigmoid_gate": """
+import numpy as np
+
+class SigmoidGate:
+    def forward(self, x):
+        self.x = x  # keep the input; the derivative is computed from it
+        return float(np.exp(-np.logaddexp(0.0, -x)))
+
+    def backward(self, dout):
+        e = np.exp(-self.x)
+        return float(e / (1 + e) ** 2 * dout)
+""",
+    "staged_backward": """
+def staged_backward(x, y):
+    sig = lambda v: 1 / (1 + math.exp(-v))
+    num, den = x + sig(y), sig(x) + (x + y) ** 2
+    f = num / den
+    dnum, dden = 1 / den, -num / den**2
+    dx = dnum + dden * (sig(x) * (1 - sig(x)) + 2 * (x + y))
+    dy = dnum * sig(y) * (1 - sig(y)) + dden * 2 * (x + y)
+    return f, dx, dy
+""",
+    "chain_forward": """
+def chain_forward(x, w, b):
+    hs = [x]
+    for k in range(len(w)):
+        hs.append(1 / (1 + np.exp(-(w[k] * hs[k] + b[k]))))
+    return hs[-1], {"h": hs, "w": tuple(w)}
+""",
+    "chain_backward": """
+def chain_backward(dy, cache):
+    h, w = cache["h"], cache["w"]
+    dw, db = [], []
+    grad = dy
+    for k in reversed(range(len(w))):
+        local = grad * h[k + 1] * (1 - h[k + 1])
+        dw.insert(0, local * h[k])
+        db.insert(0, local)
+        grad = local * w[k]
+    return np.array(dw), np.array(db), grad
+""",
+}

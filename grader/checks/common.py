@@ -10,7 +10,14 @@ import numpy as np
 
 
 class Mistake(AssertionError):
-    """A check failed; the message is feedback written for the student."""
+    """A check failed; the message is feedback written for the student.
+
+    IPython shows an exception through its _render_traceback_ when it has one: only the
+    sentence is printed, never the grader's source lines or variables (nbgrader issue #917).
+    """
+
+    def _render_traceback_(self):
+        return [f"Mistake: {self}"]
 
 
 def fail(entity, message):

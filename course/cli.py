@@ -1,0 +1,80 @@
+"""The `backprop-course` command: lab for students; release, autograde, bundle, demo for instructors."""
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .paths import course_root
+
+INSTRUCTOR_ONLY = ("This command is for instructors: it needs the full course checkout "
+                   "(grader/ and solutions/), which a student's copy does not include.")
+
+
+def _instructor():
+    try:
+        import grader  # noqa: F401
+    except ImportError:
+        sys.exit(INSTRUCTOR_ONLY)
+
+
+def cmd_lab(args):
+    root = course_root()
+    lab = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={root}", *args.extra]
+    return subprocess.call(lab, cwd=root)
+
+
+def cmd_release(args):
+    _instructor()
+    from grader.release import release
+
+    for aid in release(course_root()):
+        print(f"released assignments/{aid}")
+    return 0
+
+
+def cmd_autograde(args):
+    _instructor()
+    from grader.autograde import autograde, format_table
+
+    submissions = Path(args.submissions)
+    if not submissions.is_dir():
+        sys.exit(f"No folder {submissions}: give the folder that holds "
+                 "<student_id>/<assignment_id>/*.ipynb (or zip files of such folders).")
+    results = autograde(course_root(), submissions, args.out, jobs=args.jobs)
+    print(format_table(results))
+    print(f"\nWrote {Path(args.out) / 'grades.csv'}, cell_grades.csv and feedback/.")
+    return 0
+
+
+def cmd_demo(args):
+    _instructor()
+    from grader.demo import demo
+
+    return demo(course_root(), Path(args.out) if args.out else None)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="backprop-course", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("lab", help="open JupyterLab on the course")
+    p.add_argument("extra", nargs=argparse.REMAINDER, help="more options for jupyter lab")
+    p.set_defaults(run=cmd_lab)
+    p = sub.add_parser("release", help="regenerate assignments/ from solutions/ with nbgrader")
+    p.set_defaults(run=cmd_release)
+    p = sub.add_parser("autograde", help="grade every submission under SUBMISSIONS")
+    p.add_argument("submissions", help="folder with <student_id>/<assignment_id>/*.ipynb or zips")
+    p.add_argument("--out", required=True, help="folder for grades.csv, cell_grades.csv, feedback/")
+    p.add_argument("--jobs", type=int, default=None, help="parallel graders (default: all cores)")
+    p.set_defaults(run=cmd_autograde)
+    p = sub.add_parser("demo", help="release, simulate a class, autograde it, print the grades")
+    p.add_argument("--out", default=None, help="keep the demo's reports here")
+    p.set_defaults(run=cmd_demo)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

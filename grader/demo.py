@@ -1,0 +1,66 @@
+"""`backprop-course demo`: release the assignments, simulate a class, autograde it, print grades."""
+
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+import nbformat
+
+from .autograde import autograde, format_table
+from .release import release
+from .simulate import catalogue, completed, with_mistakes
+
+
+def simulate_class(root, folder):
+    """Write a small class's submissions: correct, partly wrong, untouched, broken, zipped."""
+    root, folder = Path(root), Path(folder)
+    for aid in sorted(p.name for p in (root / "assignments").iterdir() if p.is_dir()):
+        rel = root / "assignments" / aid / f"{aid}.ipynb"
+        src = root / "solutions" / aid / f"{aid}.ipynb"
+        mistakes = list(catalogue(aid).KNOWN_MISTAKES)
+
+        def put(student, nb, aid=aid):
+            path = folder / student / aid / f"{aid}.ipynb"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, path)
+            return path
+
+        put("ada_correct", completed(rel, src))
+        put("bo_two_mistakes", with_mistakes(rel, src, aid, mistakes[:2]))
+        put("cy_untouched", nbformat.read(rel, as_version=4))
+        broken = folder / "dee_broken_file" / aid / f"{aid}.ipynb"
+        broken.parent.mkdir(parents=True, exist_ok=True)
+        broken.write_text('{"cells": [ this is not json')
+        crash = completed(rel, src, {c: (lambda t: t + "\nimport os\nos._exit(1)")
+                                     for c in _first_solution_id(rel)})
+        put("eli_kernel_dies", crash)
+        zipped = put("fay_zipped", completed(rel, src))
+        with zipfile.ZipFile(folder / "fay_zipped.zip", "a") as zf:
+            zf.write(zipped, f"{aid}/{aid}.ipynb")
+    shutil.rmtree(folder / "fay_zipped")
+    return folder
+
+
+def _first_solution_id(release_path):
+    for cell in nbformat.read(release_path, as_version=4).cells:
+        if cell.metadata.get("nbgrader", {}).get("solution") and cell.cell_type == "code":
+            return [cell.metadata["nbgrader"]["grade_id"]]
+    return []
+
+
+def demo(root, out=None):
+    root = Path(root)
+    print("1. Releasing the assignments with nbgrader ...")
+    for aid in release(root):
+        print(f"   assignments/{aid}")
+    work = Path(tempfile.mkdtemp(prefix="backprop-demo-"))
+    out = Path(out) if out else work / "report"
+    print("2. Simulating a class: correct, partly wrong, untouched, broken, dying, zipped ...")
+    subs = simulate_class(root, work / "submissions")
+    print(f"3. Autograding {subs} ...")
+    results = autograde(root, subs, out)
+    print()
+    print(format_table(results))
+    print(f"\nReports: {out}/grades.csv, cell_grades.csv and feedback/")
+    return 0
