@@ -1,0 +1,140 @@
+"""The grading pipeline end to end: real `backprop-course autograde` (real nbgrader, real kernels)
+on one simulated class, graded once per session (see conftest.graded_class)."""
+
+import re
+
+import pytest
+from conftest import assignment_ids, mistake_rounds
+
+from grader.simulate import catalogue
+
+pytestmark = pytest.mark.slow
+AIDS = assignment_ids()
+
+
+def grade_row(graded_class, student, aid):
+    rows = [r for r in graded_class["grades"]
+            if r["student_id"] == student and r["assignment_id"] == aid]
+    assert len(rows) == 1, f"expected one grades.csv row for {student}/{aid}, got {len(rows)}"
+    return rows[0]
+
+
+def cell_rows(graded_class, student, aid):
+    return {r["grade_id"]: r for r in graded_class["cells"]
+            if r["student_id"] == student and r["assignment_id"] == aid}
+
+
+def auto_score(cells):
+    """(score, max) over the auto-graded cells (manual ones are flagged, not scored yet)."""
+    auto = [c for c in cells.values() if c["flag"] != "needs manual grading"]
+    return sum(float(c["score"]) for c in auto), sum(float(c["max_score"]) for c in auto)
+
+
+def feedback_text(graded_class, student, aid):
+    html = (graded_class["out"] / "feedback" / student / aid / f"{aid}.html").read_text()
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+def test_the_batch_finishes_with_exit_code_0(graded_class):
+    assert graded_class["returncode"] == 0, graded_class["stderr"][-3000:]
+    assert "student" in graded_class["stdout"]  # the grade table was printed
+
+
+@pytest.mark.parametrize("aid", AIDS)
+def test_the_source_notebook_scores_full_marks(graded_class, aid):
+    cells = cell_rows(graded_class, f"src_{aid}", aid)
+    score, max_score = auto_score(cells)
+    assert max_score > 0 and score == max_score, {k: v["score"] for k, v in cells.items()}
+    total = sum(float(c["max_score"]) for c in cells.values())
+    assert total == 100, f"{aid} should be worth 100 points, not {total}"
+
+
+@pytest.mark.parametrize("aid", AIDS)
+def test_the_untouched_release_scores_zero_without_stopping_the_batch(graded_class, aid):
+    row = grade_row(graded_class, "cy_untouched", aid)
+    assert row["status"] == "graded"
+    assert auto_score(cell_rows(graded_class, "cy_untouched", aid))[0] == 0
+
+
+@pytest.mark.parametrize("aid", AIDS)
+def test_differently_written_correct_answers_score_full_marks(graded_class, aid):
+    cells = cell_rows(graded_class, f"alt_{aid}", aid)
+    score, max_score = auto_score(cells)
+    wrong = {k: v["score"] for k, v in cells.items()
+             if float(v["score"]) != float(v["max_score"]) and v["flag"] != "needs manual grading"}
+    assert score == max_score, f"correct alternatives lost points in {wrong}"
+
+
+def _mistake_cases():
+    for aid in AIDS:
+        for k, round_ in enumerate(mistake_rounds(aid)):
+            for grade_id, name in round_.items():
+                yield pytest.param(aid, k, grade_id, name, id=f"{aid}-{name}")
+
+
+@pytest.mark.parametrize(("aid", "k", "grade_id", "name"), list(_mistake_cases()))
+def test_each_known_mistake_loses_its_points_and_is_named(graded_class, aid, k, grade_id, name):
+    student = f"mistakes{k}_{aid}"
+    cells = cell_rows(graded_class, student, aid)
+    test_id = f"test_{grade_id}"
+    assert float(cells[test_id]["score"]) == 0, f"{name} kept the points of {test_id}"
+    words = catalogue(aid).KNOWN_MISTAKES[name][3]
+    assert words.lower() in feedback_text(graded_class, student, aid).lower(), \
+        f"the feedback for {name} does not say {words!r}"
+
+
+def test_correct_cells_keep_their_points_next_to_mistakes(graded_class):
+    # a mistake in one cell must not cost points in the cells it does not feed
+    for aid in AIDS:
+        round_ = mistake_rounds(aid)[0]
+        cells = cell_rows(graded_class, f"mistakes0_{aid}", aid)
+        untouched = [g for g in cells if g.removeprefix("test_") not in round_
+                     and cells[g]["flag"] != "needs manual grading"]
+        lost = [g for g in untouched if float(cells[g]["score"]) != float(cells[g]["max_score"])]
+        # a cell may legitimately depend on a wrong entity (e.g. a network built from a wrong
+        # layer); only cells that stand alone are asserted here
+        independent = [g for g in lost if not _depends_on_round(aid, g, round_)]
+        assert not independent, f"{aid}: {independent} lost points for mistakes elsewhere"
+
+
+def _depends_on_round(aid, test_id, round_):
+    import nbformat
+    from conftest import source_path
+
+    nb = nbformat.read(source_path(aid), as_version=4)
+    cell = next(c for c in nb.cells
+                if c.metadata.get("nbgrader", {}).get("grade_id") == test_id)
+    names = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", cell.source))
+    entity_names = set()
+    for c in nb.cells:
+        if c.metadata.get("nbgrader", {}).get("grade_id") in round_:
+            entity_names |= set(re.findall(r"^(?:class|def)\s+(\w+)", c.source, re.MULTILINE))
+    return bool(names & entity_names)
+
+
+def test_broken_submissions_get_zero_and_a_reason(graded_class):
+    for aid in AIDS:
+        broken = grade_row(graded_class, "dee_broken_file", aid)
+        assert float(broken["score"]) == 0 and "not a readable notebook" in broken["reason"]
+        dying = grade_row(graded_class, "eli_kernel_dies", aid)
+        assert float(dying["score"]) == 0 and dying["reason"]
+
+
+def test_zipped_submissions_are_graded(graded_class):
+    for aid in AIDS:
+        cells = cell_rows(graded_class, "fay_zipped", aid)
+        score, max_score = auto_score(cells)
+        assert score == max_score > 0
+
+
+def test_feedback_shows_no_hidden_tests(graded_class):
+    for html in (graded_class["out"] / "feedback").rglob("*.html"):
+        text = html.read_text()
+        for secret in ("BEGIN HIDDEN TESTS", "grader.checks", "hidden.check_", "grader.reference"):
+            assert secret not in text, f"{html} shows {secret!r}"
+
+
+def test_cell_grades_have_the_contract_columns(graded_class):
+    header = (graded_class["out"] / "cell_grades.csv").read_text().splitlines()[0]
+    assert header.split(",")[:5] == ["student_id", "assignment_id", "grade_id", "score",
+                                     "max_score"]
