@@ -156,8 +156,21 @@ def _place_notebooks(paths, expected_names, dest):
     return f"missing notebook(s): {', '.join(missing)}" if missing else ""
 
 
+# What nbgrader's log says -> the reason an instructor reads in grades.csv.
+_KNOWN_FAILURES = [
+    ("DeadKernelError", "the Python kernel died while running the notebook "
+                        "(the code exits the process, crashes or runs out of memory)"),
+    ("CellTimeoutError", f"a cell ran longer than {CELL_TIMEOUT} s and was stopped"),
+    ("TimeoutError", f"a cell ran longer than {CELL_TIMEOUT} s and was stopped"),
+]
+
+
 def _last_error(log):
-    lines = [ln.strip() for ln in log.splitlines() if "ERROR" in ln or "Error" in ln]
+    for needle, reason in _KNOWN_FAILURES:
+        if needle in log:
+            return reason
+    lines = [ln.strip() for ln in log.splitlines()
+             if ("Error" in ln or "ERROR" in ln) and "Please see" not in ln]
     return (lines[-1] if lines else "nbgrader could not grade this submission")[:300]
 
 
