@@ -158,8 +158,8 @@ def _place_notebooks(paths, expected_names, dest):
 
 # What nbgrader's log says -> the reason an instructor reads in grades.csv.
 _KNOWN_FAILURES = [
-    ("DeadKernelError", "the Python kernel died while running the notebook "
-                        "(the code exits the process, crashes or runs out of memory)"),
+    ("DeadKernelError", ("the Python kernel died while running the notebook "
+                        "(the code exits the process, crashes or runs out of memory)")),
     ("CellTimeoutError", f"a cell ran longer than {CELL_TIMEOUT} s and was stopped"),
     ("TimeoutError", f"a cell ran longer than {CELL_TIMEOUT} s and was stopped"),
 ]
