@@ -7,12 +7,13 @@ submission can damage nothing but its own copy. The results are merged into OUT.
 
 import csv
 import json
+import multiprocessing
 import os
 import shutil
-import subprocess
 import tempfile
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,11 +21,10 @@ import nbformat
 from nbgrader.api import Gradebook
 from tqdm import tqdm
 
-from .nbgrader_run import run_nbgrader
+from .nbgrader_run import nbgrader_env
 from .release import assignment_ids, release
 
 CELL_TIMEOUT = 30  # seconds per notebook cell before nbgrader interrupts the kernel
-SUBMISSION_TIMEOUT = 600  # seconds for one submission's whole nbgrader run
 
 
 @dataclass
@@ -93,18 +93,25 @@ def _safe_unzip(zpath, target):
         pass  # an unreadable zip yields no notebooks; the student is reported as missing
 
 
-def _write_config(workdir):
-    (workdir / "nbgrader_config.py").write_text(
-        "c = get_config()  # noqa: F821\n"
-        f"c.CourseDirectory.root = {str(workdir)!r}\n"
-        f"c.CourseDirectory.db_url = {'sqlite:///' + str(workdir / 'gradebook.db')!r}\n"
-        "c.CourseDirectory.course_id = 'backprop-course'\n"
-        "c.ExecutePreprocessor.kernel_name = 'python3'\n"
-        f"c.ExecutePreprocessor.timeout = {CELL_TIMEOUT}\n"
-        "c.GenerateFeedback.preprocessors = ['nbgrader.preprocessors.GetGrades', "
-        "'nbgrader.preprocessors.ClearHiddenTests', "
-        "'nbconvert.preprocessors.CSSHTMLHeaderPreprocessor']\n"
-    )
+def _nbgrader_api(workdir):
+    """nbgrader's own Python API on a course folder of one submission (imports paid once per worker)."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+
+    c = Config()
+    c.CourseDirectory.root = str(workdir)
+    c.CourseDirectory.db_url = f"sqlite:///{workdir / 'gradebook.db'}"
+    c.CourseDirectory.course_id = "backprop-course"
+    c.ExecutePreprocessor.kernel_name = "python3"
+    c.ExecutePreprocessor.timeout = CELL_TIMEOUT
+    # feedback goes to students: strip hidden tests as the release does (nbgrader issue #917)
+    c.GenerateFeedback.preprocessors = [
+        "nbgrader.preprocessors.GetGrades",
+        "nbgrader.preprocessors.ClearHiddenTests",
+        "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    ]
+    return NbGraderAPI(coursedir=CourseDirectory(config=c), config=c)
 
 
 def grade_submission(sub, master_db, expected_names, workdir, out_dir):
@@ -114,24 +121,17 @@ def grade_submission(sub, master_db, expected_names, workdir, out_dir):
     dest = workdir / "submitted" / sub.student_id / sub.assignment_id
     dest.mkdir(parents=True)
     shutil.copy(master_db, workdir / "gradebook.db")
-    _write_config(workdir)
     problems = _place_notebooks(sub.notebooks, expected_names, dest)
     if problems:
         result.status, result.reason = "not graded", problems
         return result
-    try:
-        done = run_nbgrader(["autograde", sub.assignment_id, f"--student={sub.student_id}",
-                             "--force"], cwd=workdir, timeout=SUBMISSION_TIMEOUT)
-        if done.returncode != 0:
-            result.status = "error"
-            result.reason = _last_error(done.stdout + done.stderr)
-        fb = run_nbgrader(["generate_feedback", sub.assignment_id,
-                           f"--student={sub.student_id}", "--force"],
-                          cwd=workdir, timeout=SUBMISSION_TIMEOUT)
-        if fb.returncode == 0:
-            result.feedback = _copy_feedback(workdir, sub, out_dir)
-    except subprocess.TimeoutExpired:
-        result.status, result.reason = "error", "grading took too long and was stopped"
+    api = _nbgrader_api(workdir)
+    graded = api.autograde(sub.assignment_id, sub.student_id, force=True, create=True)
+    if not graded["success"]:
+        result.status = "error"
+        result.reason = _last_error(graded.get("log", "") + graded.get("error", ""))
+    if api.generate_feedback(sub.assignment_id, sub.student_id, force=True)["success"]:
+        result.feedback = _copy_feedback(workdir, sub, out_dir)
     return result
 
 
@@ -213,8 +213,7 @@ def _master_gradebook(root, scratch):
     """A gradebook holding every assignment's source cells, made by real generate_assignment."""
     db = Path(scratch) / "master.db"
     db.unlink(missing_ok=True)
-    release(root, release_dir=Path(scratch) / "release", db_url=f"sqlite:///{db}",
-            scratch=scratch)
+    release(root, release_dir=Path(scratch) / "release", db_url=f"sqlite:///{db}")
     cells, names = {}, {}
     with Gradebook(f"sqlite:///{db}") as gb:
         for aid in assignment_ids(root):
@@ -235,21 +234,61 @@ def autograde(root, submissions_dir, out_dir, jobs=None, progress=True):
         subs = find_submissions(submissions_dir, set(grade_cells), scratch)
         jobs = jobs or os.cpu_count() or 1
 
-        def grade(indexed):
-            i, sub = indexed
-            workdir = scratch / "work" / f"{i:05d}"
-            result = grade_submission(sub, master_db, names[sub.assignment_id], workdir, out_dir)
-            read_grades(result, workdir / "gradebook.db", grade_cells[sub.assignment_id])
-            shutil.rmtree(workdir, ignore_errors=True)  # bounded disk however large the class
-            return result
-
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            results = list(tqdm(pool.map(grade, enumerate(subs)), total=len(subs),
-                                desc="grading", unit="submission", disable=not progress))
+        tasks = [(sub, master_db, names[sub.assignment_id], scratch / "work" / f"{i:05d}",
+                  out_dir, grade_cells[sub.assignment_id]) for i, sub in enumerate(subs)]
+        with tqdm(total=len(tasks), desc="grading", unit="submission",
+                  disable=not progress) as bar:
+            results = _grade_all(tasks, jobs, bar)
         write_reports(results, out_dir)
         return results
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _grade_task(task):
+    """One submission, start to finish, in a worker process: grade, read scores, clean up."""
+    sub, master_db, expected_names, workdir, out_dir, grade_cells = task
+    try:
+        result = grade_submission(sub, master_db, expected_names, workdir, out_dir)
+    except Exception as exc:  # noqa: BLE001  (one submission must never stop the batch)
+        result = Result(sub.student_id, sub.assignment_id, status="error",
+                        reason=f"grading failed: {type(exc).__name__}: {exc}"[:300])
+    read_grades(result, workdir / "gradebook.db", grade_cells)
+    shutil.rmtree(workdir, ignore_errors=True)  # bounded disk however large the class
+    return result
+
+
+def _worker_init():
+    os.environ.update(nbgrader_env())
+    import nbgrader.apps  # noqa: F401  (pay nbgrader's import once per worker, not per submission)
+
+
+def _grade_all(tasks, jobs, bar):
+    """Grade tasks in `jobs` worker processes; results in task order."""
+    results = [None] * len(tasks)
+    crashed = _run_pool(tasks, range(len(tasks)), jobs, results, bar)
+    for i in crashed:  # a worker process died: retry each alone so only the culprit is lost
+        if _run_pool(tasks, [i], 1, results, bar):
+            sub, grade_cells = tasks[i][0], tasks[i][5]
+            results[i] = read_grades(Result(sub.student_id, sub.assignment_id, status="error",
+                                            reason="the grading process crashed on this submission"),
+                                     tasks[i][3] / "no-gradebook", grade_cells)
+            bar.update(1)
+    return results
+
+
+def _run_pool(tasks, indices, jobs, results, bar):
+    crashed = []
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init) as pool:
+        futures = {pool.submit(_grade_task, tasks[i]): i for i in indices}
+        for future in as_completed(futures):
+            try:
+                results[futures[future]] = future.result()
+                bar.update(1)
+            except BrokenProcessPool:
+                crashed.append(futures[future])
+    return sorted(crashed)
 
 
 def write_reports(results, out_dir):

@@ -1,7 +1,6 @@
-"""Running real nbgrader commands as subprocesses of this Python environment."""
+"""The environment nbgrader needs when it runs inside this Python environment."""
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -12,12 +11,3 @@ def nbgrader_env():
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     return env
-
-
-def run_nbgrader(args, cwd, timeout=None, env=None):
-    """Run `nbgrader ARGS` in cwd; returns the CompletedProcess (never raises on exit code)."""
-    return subprocess.run(
-        [sys.executable, "-m", "nbgrader", *args],
-        cwd=cwd, env=env or nbgrader_env(), capture_output=True, text=True, timeout=timeout,
-        check=False,
-    )
