@@ -1,0 +1,312 @@
+"""Interactive explorers for the lectures: sliders that drive one matplotlib figure each.
+
+How they draw: an explorer owns one matplotlib Figure (drawn by Agg, no pyplot, no backend
+switch) and shows it as a PNG in an ipywidgets.Image. Moving a slider changes the existing
+artists (set_data, set_text, relim) and renders that same figure again into the same Image.
+Because the picture lives in a widget model, a notebook saved with its widget state shows the
+last picture and numbers even before anything runs.
+
+What they show: every number comes from a plain function (sigmoid_state, chain_state,
+vanishing_state) that tests call without a browser, and `explorer.update()` returns it.
+course/ ships to students without grader/, so the explorers that need the reference math
+take those functions as arguments: chain_explorer(chain_forward, chain_backward).
+"""
+
+import html
+import io
+
+import ipywidgets as widgets
+import numpy as np
+from matplotlib.figure import Figure
+
+from .plotting import draw_circuit, fill_circuit
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu")
+
+
+def sigmoid(z):
+    """1 / (1 + e^-z), written as exp(-log(1 + e^-z)) so a large negative z does not overflow."""
+    return np.exp(-np.logaddexp(0.0, -np.asarray(z, dtype=np.float64)))
+
+
+def figure_png(fig):
+    """The figure as PNG bytes; without the 'Software' tag equal figures give equal bytes."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", metadata={"Software": None})
+    return buffer.getvalue()
+
+
+class Explorer:
+    """Controls, one figure shown as an Image, and a readout of the numbers the figure shows.
+
+    A subclass builds its figure, then defines state() (the numbers, from a plain function),
+    draw(state) (moves the existing artists) and lines(state) (the readout, one line each).
+    """
+
+    def __init__(self, controls, fig, control_box=None):
+        self.controls, self.fig = list(controls), fig
+        self.image = widgets.Image(format="png")
+        self.readout = widgets.HTML()
+        self.widget = widgets.VBox([control_box or widgets.VBox(self.controls),
+                                    self.image, self.readout])
+        for control in self.controls:
+            control.observe(self._on_change, names="value")
+        self.update()
+
+    def _on_change(self, change):
+        self.update()
+
+    def update(self):
+        """Recompute from the controls, move the artists, re-render, refresh the readout."""
+        state = self.state()
+        self.draw(state)
+        lines = self.lines(state)
+        self.readout.value = "<br>".join(html.escape(line, quote=False) for line in lines)
+        self.image.value = figure_png(self.fig)
+        self.last_state = state
+        return state
+
+    def summary(self):
+        return "\n".join(self.lines(self.last_state))
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        # The container's own repr would show the PNG bytes; the readout is a better plain view.
+        bundle["text/plain"] = self.summary()
+        return bundle
+
+
+# ----------------------------------------------------------------------------- sigmoid
+
+def sigmoid_state(z):
+    """What the sigmoid explorer shows at z: sigma(z), sigma'(z) = sigma(1 - sigma), and the
+    tangent line t -> slope * t + intercept that touches the curve at (z, sigma(z))."""
+    z = float(z)
+    s = float(sigmoid(z))
+    ds = s * (1.0 - s)
+    return {"z": z, "sigma": s, "dsigma": ds, "tangent": (ds, s - ds * z)}
+
+
+class SigmoidExplorer(Explorer):
+    Z_MAX = 8.0
+
+    def __init__(self, z=0.0):
+        self.slider = widgets.FloatSlider(value=z, min=-self.Z_MAX, max=self.Z_MAX, step=0.1,
+                                          description="z")
+        fig = Figure(figsize=(6.4, 3.8), dpi=100, layout="constrained")
+        ax = fig.add_subplot()
+        grid = np.linspace(-self.Z_MAX, self.Z_MAX, 321)
+        s = sigmoid(grid)
+        ax.plot(grid, s, color="C0", label=r"$\sigma(z)$")
+        ax.plot(grid, s * (1 - s), color="C1", label=r"$\sigma'(z) = \sigma(z)\,(1-\sigma(z))$")
+        ax.axhline(0.25, color="0.6", linestyle=":")
+        ax.plot([0.0], [0.25], "s", color="C1")
+        ax.annotate(r"max $\sigma'(0) = 1/4$", xy=(0.0, 0.25), xytext=(1.0, 0.36), fontsize=9,
+                    arrowprops={"arrowstyle": "->", "color": "0.4"})
+        (self.tangent_line,) = ax.plot([], [], "--", color="C3", label="tangent at z")
+        (self.sigma_point,) = ax.plot([], [], "o", color="C0")
+        (self.dsigma_point,) = ax.plot([], [], "o", color="C1", markerfacecolor="white")
+        self.title = ax.set_title("")
+        ax.set_xlim(-self.Z_MAX, self.Z_MAX)
+        ax.set_ylim(-0.15, 1.15)
+        ax.set_xlabel("z")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left", fontsize=9)
+        super().__init__([self.slider], fig)
+
+    def state(self):
+        return sigmoid_state(self.slider.value)
+
+    def draw(self, state):
+        z = state["z"]
+        slope, intercept = state["tangent"]
+        t = np.array([z - 2.5, z + 2.5])  # a short piece of the tangent: it is a local picture
+        self.tangent_line.set_data(t, slope * t + intercept)
+        self.sigma_point.set_data([z], [state["sigma"]])
+        self.dsigma_point.set_data([z], [state["dsigma"]])
+        self.title.set_text(f"z = {z:.2f}:   σ(z) = {state['sigma']:.4f},   "
+                            f"σ'(z) = {state['dsigma']:.4f}")
+
+    def lines(self, state):
+        z, s, ds = state["z"], state["sigma"], state["dsigma"]
+        return [f"z = {z:.2f}",
+                f"σ(z) = {s:.4f}",
+                f"σ'(z) = σ(z)(1 − σ(z)) = {ds:.4f}   (never above 1/4, reached at z = 0)",
+                f"tangent at z: y = {s:.4f} + {ds:.4f}·(t − {z:.2f})"]
+
+
+def sigmoid_explorer(z=0.0):
+    """A z slider over sigma(z), sigma'(z), the tangent line at z and the 1/4 maximum of sigma'."""
+    return SigmoidExplorer(z)
+
+
+# ----------------------------------------------------------------------------- scalar chain
+
+def chain_state(x, w, b, chain_forward, chain_backward, dy=1.0):
+    """Every node of the chain h_0 = x, z_k = w_k h_{k-1} + b_k, h_k = sigma(z_k), y = h_L,
+    with f = dy * y (so df/dy = dy): the forward values h, z and the gradients df/dh, df/dz,
+    df/dw, df/db, df/dx, all from chain_forward / chain_backward (the a1 contract)."""
+    w, b = [float(v) for v in w], [float(v) for v in b]
+    L = len(w)
+    # h_k is the output of the first k layers: asks only the contract, not a cache's layout.
+    h = [float(x)] + [float(chain_forward(x, w[:k], b[:k])[0]) for k in range(1, L + 1)]
+    y, cache = chain_forward(x, w, b)
+    dw, db, dx = chain_backward(dy, cache)
+    dz = [float(v) for v in db]  # z_k enters f only through b_k's sum, so df/dz_k = df/db_k
+    # df/dh_k for 0 < k < L is upstream df/dz_{k+1} times local dz_{k+1}/dh_k = w_{k+1}.
+    dh = [float(dx)] + [dz[k] * w[k] for k in range(1, L)] + [float(dy)]
+    return {"h": h, "z": [w[k] * h[k] + b[k] for k in range(L)], "y": float(y),
+            "dh": dh, "dz": dz, "dw": [float(v) for v in dw], "db": dz, "dx": float(dx)}
+
+
+class ChainExplorer(Explorer):
+    GAP = 1.6  # distance between nodes in the diagram
+
+    def __init__(self, chain_forward, chain_backward, x=1.0, w=(2.0, -1.5, 3.0),
+                 b=(0.5, 1.0, -1.0)):
+        if len(w) != len(b):
+            raise ValueError(f"w and b must have the same length, got {len(w)} and {len(b)}.")
+        self.chain_forward, self.chain_backward = chain_forward, chain_backward
+        self.L = L = len(w)
+        width = widgets.Layout(width="300px")
+        self.x_slider = widgets.FloatSlider(value=x, min=-3, max=3, step=0.1, description="x",
+                                            layout=width)
+        self.w_sliders = [widgets.FloatSlider(value=v, min=-6, max=6, step=0.1,
+                                              description=f"w{k}", layout=width)
+                          for k, v in enumerate(w, start=1)]
+        self.b_sliders = [widgets.FloatSlider(value=v, min=-4, max=4, step=0.1,
+                                              description=f"b{k}", layout=width)
+                          for k, v in enumerate(b, start=1)]
+        controls = [self.x_slider, *self.w_sliders, *self.b_sliders]
+        box = widgets.VBox([self.x_slider, widgets.HBox(self.w_sliders),
+                            widgets.HBox(self.b_sliders)])
+
+        positions, edges, labels = {"x": (0.0, 0.0)}, [], {"x": "$x$"}
+        previous = "x"
+        for k in range(1, L + 1):
+            zx, hx = (2 * k - 1) * self.GAP, 2 * k * self.GAP
+            positions.update({f"z{k}": (zx, 0.0), f"h{k}": (hx, 0.0),
+                              f"w{k}": (zx - 1.2, 1.5), f"b{k}": (zx + 1.2, 1.5)})
+            labels.update({f"z{k}": f"$z_{k}$", f"h{k}": f"$h_{k}$",
+                           f"w{k}": f"$w_{k}$", f"b{k}": f"$b_{k}$"})
+            edges += [(previous, f"z{k}"), (f"w{k}", f"z{k}"), (f"b{k}", f"z{k}"),
+                      (f"z{k}", f"h{k}")]
+            previous = f"h{k}"
+        fig = Figure(figsize=(1.1 + 1.45 * 2 * L, 3.4), dpi=100)
+        ax = fig.add_axes((0.0, 0.0, 1.0, 0.86))
+        self.texts = draw_circuit(ax, positions, edges, labels)
+        self.title = fig.suptitle("")
+        super().__init__(controls, fig, box)
+
+    def state(self):
+        return chain_state(self.x_slider.value, [s.value for s in self.w_sliders],
+                           [s.value for s in self.b_sliders],
+                           self.chain_forward, self.chain_backward)
+
+    def node_values(self, state):
+        """({node: forward value}, {node: df/dnode}) for every node of the diagram."""
+        values, grads = {"x": state["h"][0]}, {"x": state["dx"]}
+        for k in range(1, self.L + 1):
+            values.update({f"z{k}": state["z"][k - 1], f"h{k}": state["h"][k],
+                           f"w{k}": self.w_sliders[k - 1].value,
+                           f"b{k}": self.b_sliders[k - 1].value})
+            grads.update({f"z{k}": state["dz"][k - 1], f"h{k}": state["dh"][k],
+                          f"w{k}": state["dw"][k - 1], f"b{k}": state["db"][k - 1]})
+        return values, grads
+
+    def draw(self, state):
+        fill_circuit(self.texts, *self.node_values(state))
+        self.title.set_text(f"f = y = h_{self.L} = {state['y']:.4f}     "
+                            "green: forward value     red: ∂f/∂(node)")
+
+    def lines(self, state):
+        rows = [f"y = h_{self.L} = {state['y']:.6f}   (f = y, so ∂f/∂y = 1)",
+                f"∂f/∂x = {state['dx']:.6g}"]
+        for k in range(1, self.L + 1):
+            rows.append(f"layer {k}: z = {state['z'][k - 1]:.4f}, h = {state['h'][k]:.4f}, "
+                        f"∂f/∂h = {state['dh'][k]:.6g}, ∂f/∂w = {state['dw'][k - 1]:.6g}, "
+                        f"∂f/∂b = {state['db'][k - 1]:.6g}")
+        return rows
+
+
+def chain_explorer(chain_forward, chain_backward, x=1.0, w=(2.0, -1.5, 3.0), b=(0.5, 1.0, -1.0)):
+    """Sliders for x, w_k and b_k of h_k = sigma(w_k h_{k-1} + b_k) (L = len(w)); the diagram
+    shows the forward value and the gradient of f = h_L on every node."""
+    return ChainExplorer(chain_forward, chain_backward, x, w, b)
+
+
+# ----------------------------------------------------------------------------- deep MLP
+
+def make_deep_mlp(depth, scale, width=32, n=64, seed=0):
+    """A batch x (n, width) of N(0, 1) entries and `depth` square weight matrices with entries
+    N(0, (scale / sqrt(width))^2). scale = 1 keeps the mean square of h @ W equal to that of h
+    (Xavier, for square layers); He's ReLU init is scale = sqrt(2). A seed gives the same first
+    layers at any depth."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, width))
+    weights = [rng.standard_normal((width, width)) * (scale / np.sqrt(width))
+               for _ in range(depth)]
+    return x, weights
+
+
+def vanishing_state(depth, scale, activation, layer_grad_norms, width=32, n=64, seed=0):
+    """The per-layer gradient norms the explorer plots: layer_grad_norms on make_deep_mlp(...)."""
+    x, weights = make_deep_mlp(depth, scale, width, n, seed)
+    norms = np.asarray(layer_grad_norms(x, weights, activation), dtype=np.float64)
+    return {"depth": int(depth), "scale": float(scale), "activation": activation,
+            "layers": np.arange(1, depth + 1), "norms": norms,
+            "first_over_last": float(norms[0] / norms[-1])}
+
+
+class VanishingExplorer(Explorer):
+    def __init__(self, layer_grad_norms, depth=10, scale=1.0, activation="sigmoid", width=32,
+                 n=64, seed=0):
+        self.layer_grad_norms = layer_grad_norms
+        self.width, self.n, self.seed = width, n, seed
+        # continuous_update=False: recompute when the slider is released, not on every pixel
+        self.depth_slider = widgets.IntSlider(value=depth, min=2, max=40, description="depth",
+                                              continuous_update=False)
+        self.scale_slider = widgets.FloatSlider(value=scale, min=0.1, max=3.0, step=0.05,
+                                                description="weight scale",
+                                                continuous_update=False,
+                                                style={"description_width": "initial"})
+        self.activation_buttons = widgets.ToggleButtons(options=ACTIVATIONS, value=activation,
+                                                        description="activation")
+        fig = Figure(figsize=(6.4, 3.8), dpi=100, layout="constrained")
+        self.ax = ax = fig.add_subplot()
+        ax.set_yscale("log", nonpositive="mask")  # a zero norm (dead ReLUs) is left out
+        (self.norm_line,) = ax.plot([], [], "o-", color="C3")
+        ax.set_xlabel("layer k  (1 = next to the input)")
+        ax.set_ylabel(r"$\|\partial\,\mathrm{loss}/\partial W_k\|_F$")
+        ax.grid(alpha=0.3, which="both")
+        self.title = ax.set_title("")
+        controls = [self.depth_slider, self.scale_slider, self.activation_buttons]
+        super().__init__(controls, fig)
+
+    def state(self):
+        return vanishing_state(self.depth_slider.value, self.scale_slider.value,
+                               self.activation_buttons.value, self.layer_grad_norms,
+                               self.width, self.n, self.seed)
+
+    def draw(self, state):
+        self.norm_line.set_data(state["layers"], state["norms"])
+        self.ax.relim()
+        self.ax.autoscale_view()
+        self.ax.set_xlim(0.5, state["depth"] + 0.5)
+        self.title.set_text(f"{state['activation']}, scale {state['scale']:.2f}, "
+                            f"depth {state['depth']}: first/last = "
+                            f"{state['first_over_last']:.3g}")
+
+    def lines(self, state):
+        norms = state["norms"]
+        setting = f"{state['activation']}, weight std = {state['scale']:.2f}/√{self.width}"
+        return [f"{setting}, depth {state['depth']}",
+                f"‖∂loss/∂W_1‖ = {norms[0]:.3g}   ‖∂loss/∂W_{state['depth']}‖ = {norms[-1]:.3g}",
+                f"first/last = {state['first_over_last']:.3g}"]
+
+
+def vanishing_gradient_explorer(layer_grad_norms, depth=10, scale=1.0, activation="sigmoid",
+                                width=32, n=64, seed=0):
+    """Depth, weight-scale and activation controls over a plot (log scale) of the per-layer
+    gradient norms layer_grad_norms(x, weights, activation) of make_deep_mlp(...)."""
+    return VanishingExplorer(layer_grad_norms, depth, scale, activation, width, n, seed)

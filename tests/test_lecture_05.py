@@ -1,0 +1,282 @@
+"""Lecture 05 (computation graphs): the notebook's form, and every number it states, recomputed
+here with the same functions and found in the outputs stored in the notebook."""
+
+import re
+import shutil
+import time
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from course.gradcheck import numerical_derivative, rel_error
+from course.worked_examples import seed_graph_closed_form
+from grader.notebooks import execute_in_place
+from grader.reference import Value, seed_graph, topological_order
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "lectures" / "05_computation_graphs.ipynb"
+W, B, X, Y = 0.5, -0.3, 1.5, 1.0  # the point the lecture evaluates f at
+
+
+@pytest.fixture(scope="module")
+def nb():
+    return nbformat.read(NOTEBOOK, as_version=4)
+
+
+def cell(nb, cell_id):
+    return next(c for c in nb.cells if c.get("id") == cell_id)
+
+
+def output(nb, cell_id):
+    """The text a code cell printed or displayed (streams and text/plain)."""
+    parts = []
+    for out in cell(nb, cell_id).outputs:
+        if out.output_type == "stream":
+            parts.append(out.text)
+        elif "data" in out:
+            parts.append(out.data.get("text/plain", ""))
+    return "".join(parts)
+
+
+def prose(nb):
+    """All markdown as one line: quote marks (">") dropped, every run of whitespace one space."""
+    lines = [line.lstrip("> ") for c in nb.cells if c.cell_type == "markdown"
+             for line in c.source.splitlines()]
+    return " ".join(" ".join(lines).split())
+
+
+def code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def seed_nodes():
+    """The lecture's build_seed_graph: u1..u9 on Value nodes, after backward()."""
+    n = {"w": Value(W), "x": Value(X), "b": Value(B), "y": Value(Y)}
+    n["u1"] = n["w"] * n["x"]
+    n["u2"] = n["u1"] + n["b"]
+    n["u3"] = n["u2"].sigmoid()
+    n["u4"] = n["u3"] - n["y"]
+    n["u5"] = n["u4"] ** 2
+    n["u6"] = 0.5 * n["u5"]
+    n["u7"] = n["w"] ** 2
+    n["u8"] = 0.5 * n["u7"]
+    n["u9"] = n["u6"] + n["u8"]
+    n["u9"].backward()
+    return n
+
+
+# ------------------------------------------------------------------ form
+
+
+def test_nbformat_45_and_every_cell_has_a_unique_id(nb):
+    assert (nb.nbformat, nb.nbformat_minor) == (4, 5)
+    nbformat.validate(nb)
+    ids = [c.get("id") for c in nb.cells]
+    assert all(ids) and len(set(ids)) == len(ids)
+    assert nb.metadata.kernelspec.name == "python3"
+
+
+def test_executed_in_order_without_errors_or_warnings(nb):
+    counts = [c.execution_count for c in code_cells(nb)]
+    assert counts == list(range(1, len(counts) + 1)), "run it with python -m grader.notebooks"
+    for c in code_cells(nb):
+        for out in c.outputs:
+            assert out.output_type != "error", c.id
+            assert not (out.output_type == "stream" and out.name == "stderr"), c.id
+
+
+def test_no_absolute_paths(nb):
+    for c in nb.cells:
+        assert not re.search(r"""["'](/|[A-Za-z]:\\)""", c.source), c.id
+
+
+def test_sections_follow_the_curriculum_row_in_order(nb):
+    headings = [line for c in nb.cells if c.cell_type == "markdown"
+                for line in c.source.splitlines() if line.startswith("## ")]
+    topics = ["elementary steps", "Child sets", "topological order", "Local derivatives",
+              "grad_table", "autodiff engine", "value and gradient of every node",
+              "range of $w$", "PyTorch", "Summary"]
+    assert len(headings) == len(topics)
+    for heading, topic in zip(headings, topics):
+        assert topic in heading
+
+
+def test_engine_is_the_reference_value_not_a_copy(nb):
+    assert "from grader.reference import Value, seed_graph, sigmoid, topological_order" in (
+        cell(nb, "setup").source)
+    for c in code_cells(nb):
+        assert not re.search(r"^\s*(class Value\b|def topological_order\b)", c.source,
+                             re.MULTILINE), c.id
+
+
+def test_torch_cells_are_guarded_and_exempt_from_output_checks(nb):
+    torch_cells = [c for c in code_cells(nb) if "torch" in c.source]
+    assert [c.id for c in torch_cells] == ["torch-import", "torch-seed-graph",
+                                           "torch-square-function"]
+    for c in torch_cells:
+        assert "# NBVAL_IGNORE_OUTPUT" in c.source.splitlines(), c.id
+    assert "try:\n    import torch\nexcept ImportError:\n    torch = None" in (
+        cell(nb, "torch-import").source)
+    for cell_id in ("torch-seed-graph", "torch-square-function"):
+        assert cell(nb, cell_id).source.startswith(
+            '# NBVAL_IGNORE_OUTPUT\nif torch is None:\n    print("PyTorch not installed; skipping")')
+    ignored = [c.id for c in code_cells(nb) if "# NBVAL_IGNORE_OUTPUT" in c.source.splitlines()]
+    assert ignored == [c.id for c in torch_cells]
+
+
+def test_stored_outputs_show_the_skip_when_torch_is_missing(nb):
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        assert "PyTorch not installed; skipping" in output(nb, "torch-seed-graph")
+    else:
+        pytest.skip("torch is installed here; the stored outputs may come from either case")
+
+
+def test_draws_the_graph_as_an_image(nb):
+    assert "draw_graph(nodes[\"u9\"], names=name_of)" in cell(nb, "draw").source
+    assert any("image/png" in out.get("data", {}) for out in cell(nb, "draw").outputs)
+
+
+def test_ends_with_summary_and_points_to_assignment_a3(nb):
+    last = nb.cells[-1]
+    assert last.cell_type == "markdown" and "## Summary" in last.source
+    assert "../assignments/a3_computation_graph/a3_computation_graph.ipynb" in last.source
+
+
+def test_every_long_decimal_in_the_prose_is_printed_by_a_cell(nb):
+    printed = "".join(output(nb, c.id) for c in code_cells(nb))
+    for number in re.findall(r"\d+\.\d{3,}", prose(nb)):
+        assert number in printed, number
+
+
+def test_prose_corrects_the_seed_errors(nb):
+    text = prose(nb)
+    for corrected in [
+        r"\frac{\partial f}{\partial u_9}\frac{\partial u_9}{\partial u_5} = 1",  # quoted ...
+        r"\frac{\partial f}{\partial u_9}\frac{\partial u_9}{\partial u_8} = 1",  # ... and fixed
+        r"\frac{\partial f}{\partial u_8}\frac{\partial u_8}{\partial u_7} = \frac12",
+        "is numerical differentiation, not symbolic differentiation",
+        "It is **neither**",
+        "reverse-mode automatic differentiation",
+        "the graph was never recorded",
+    ]:
+        assert corrected in text, corrected
+
+
+# ------------------------------------------------------------------ numbers
+
+
+def test_forward_values(nb):
+    f, _, _ = seed_graph(W, B, X, Y)
+    printed = output(nb, "forward-table")
+    assert f" u9 =  {f:.6f}" in printed and f"{f:.6f}" == "0.200801"
+    assert "w = 0.5$, $b = -0.3$, $x = 1.5$, $y = 1$" in prose(nb)
+
+
+def test_child_sets(nb):
+    printed = output(nb, "inputs-and-children")
+    for line in ["S(w) = {u1, u7}", "S(x) = {u1}", "S(b) = {u2}", "S(y) = {u4}", "S(u6) = {u9}",
+                 "S(u8) = {u9}", "S(u9) = {}"]:
+        assert line in printed
+    assert r"$S(w) = \{u_1, u_7\}$" in prose(nb)
+
+
+def test_creation_order_is_topological_and_has_13_nodes(nb):
+    lines = output(nb, "check-order").splitlines()
+    assert [line.rsplit(" ", 1)[1] for line in lines] == ["True", "True", "False"]
+    creation_order = eval(lines[0].rsplit(" ", 1)[0])  # the printed list
+    assert creation_order == ["w", "x", "b", "y"] + [f"u{k}" for k in range(1, 10)]
+    assert len(creation_order) == 13 and "here $n = 13$" in prose(nb)
+
+
+def test_grad_table_matches_engine_closed_form_and_central_differences(nb):
+    f, dw, db = seed_graph(W, B, X, Y)
+    f_closed, dw_closed, db_closed = seed_graph_closed_form(W, B, X, Y)
+    assert (f, dw, db) == pytest.approx((f_closed, dw_closed, db_closed), rel=1e-14)
+    dw_central = numerical_derivative(lambda w: seed_graph(w, B, X, Y)[0], W)
+    assert rel_error(dw, dw_central) < 1e-8
+    printed = output(nb, "compare-three")
+    for row in ("grad_table", "seed_graph", "closed form"):
+        assert f"{row:12} {f:10.6f} {dw:10.6f} {db:10.6f}" in printed
+    assert output(nb, "compare-numeric").count("-> OK") == 2
+    table = output(nb, "grad-table")
+    assert f"df/dw   =  {dw:.6f}" in table and f"df/db   = {db:.6f}" in table
+
+
+def test_the_corrected_steps_of_the_seed_derivation(nb):
+    n = seed_nodes()
+    assert (n["u8"].grad, n["u7"].grad, n["u6"].grad, n["u5"].grad) == (1.0, 0.5, 1.0, 0.5)
+    assert output(nb, "seed-derivation-check") == (
+        "df/du8 = 1.0\ndf/du7 = 0.5\ndf/du6 = 1.0\ndf/du5 = 0.5\n")
+
+
+def test_engine_pieces(nb):
+    assert output(nb, "engine-node") == "Value(data=2.0, grad=0.0) set() ''\n"
+    assert "a.grad = -3.0  c.grad = 2.0" in output(nb, "engine-mul")
+    assert "d(a*a)/da = 6.0 = 2a; with = instead of += it would be 3.0" in (
+        output(nb, "engine-accumulate"))
+
+
+def test_engine_graph_has_17_nodes_4_made_by_the_engine(nb):
+    n = seed_nodes()
+    order = topological_order(n["u9"])
+    assert len(order) == 17
+    printed = output(nb, "engine-order")
+    assert "nodes in the graph: 17" in printed and printed.count("True") == 2
+    extra = sorted((node._op, node.data) for node in set(order) - set(n.values()))
+    assert extra == [("", -1.0), ("", 0.5), ("", 0.5), ("*", -1.0)]
+    assert output(nb, "engine-extra-nodes").count("\n") == 4
+    assert "more than our 13 nodes" in prose(nb)
+
+
+def test_engine_fills_in_the_grad_table(nb):
+    n = seed_nodes()
+    printed = output(nb, "engine-backward")
+    for name, node in n.items():
+        assert f"{name:>3}: engine {node.grad: .6f}   grad_table {node.grad: .6f}" in printed
+    assert f"second backward(): {round(n['w'].grad, 6)}" in output(nb, "engine-backward-twice")
+
+
+def test_w_collects_two_paths(nb):
+    n = seed_nodes()
+    two_paths = X * n["u1"].grad + 2 * W * n["u7"].grad
+    assert two_paths == pytest.approx(n["w"].grad, rel=1e-14)
+    assert (f"{n['u1'].grad:.5f}", f"{two_paths:.4f}") == ("-0.09257", "0.3611")
+    assert r"1.5 \times (-0.09257) + 2 \times 0.5 \times 0.5 = 0.3611" in prose(nb)
+    assert "= 0.3611 = df/dw 0.3611" in output(nb, "draw-reading-check")
+
+
+def test_sweep_engine_exact_central_differences_about_1e_10(nb):
+    ws = np.linspace(-2.0, 2.0, 41)
+    engine = np.array([seed_graph(w, B, X, Y)[1] for w in ws])
+    closed = np.array([seed_graph_closed_form(w, B, X, Y)[1] for w in ws])
+    central = np.array([numerical_derivative(lambda v: seed_graph(v, B, X, Y)[0], w) for w in ws])
+    assert np.max(np.abs(engine - closed)) < 1e-14
+    assert 1e-11 < rel_error(engine, central) < 1e-9  # "agree only to about 10^{-10}"
+    assert r"only to about $10^{-10}$" in prose(nb)
+    assert output(nb, "sweep").count("-> OK") == 2
+    assert output(nb, "sweep-errors").count(": True") == 2
+
+
+def test_custom_operation_in_the_engine(nb):
+    x = Value(2.0)
+    cube = x._unary(x.data**3, 3 * x.data**2, "cube")
+    cube.backward()
+    assert (cube.data, x.grad) == (8.0, 12.0)
+    printed = output(nb, "custom-value-square")
+    assert "x ** 2: Value(data=4.0, grad=1.0)   x.grad = 4.0" in printed
+    assert "cube:   Value(data=8.0, grad=1.0)   x.grad = 12.0" in printed
+
+
+# ------------------------------------------------------------------ runtime
+
+
+@pytest.mark.slow
+def test_executes_in_under_30_seconds(tmp_path):
+    copy = tmp_path / NOTEBOOK.name
+    shutil.copy(NOTEBOOK, copy)
+    start = time.perf_counter()
+    execute_in_place(copy)
+    assert time.perf_counter() - start < 30
