@@ -21,6 +21,7 @@ import nbformat
 from nbgrader.api import Gradebook
 from tqdm import tqdm
 
+from .isolated import isolated_verdicts
 from .nbgrader_run import nbgrader_env
 from .release import assignment_ids, release
 
@@ -114,24 +115,164 @@ def _nbgrader_api(workdir):
     return NbGraderAPI(coursedir=CourseDirectory(config=c), config=c)
 
 
-def grade_submission(sub, master_db, expected_names, workdir, out_dir):
-    """Grade one student's assignment in workdir; never raises for a broken submission."""
-    result = Result(sub.student_id, sub.assignment_id)
+def grade_submission(task):
+    """Grade one student's assignment in its workdir; never raises for a broken submission.
+
+    Points come from the isolated checks (grader.isolated): the student's code runs in a
+    sandbox and is compared here. nbgrader still runs the notebook in a kernel to produce the
+    autograded notebook and the feedback; where the kernel's own run passed a cell that the
+    isolated check failed, the cell is flagged for review.
+    """
+    result = Result(task.sub.student_id, task.sub.assignment_id)
+    workdir = task.workdir
     shutil.rmtree(workdir, ignore_errors=True)
-    dest = workdir / "submitted" / sub.student_id / sub.assignment_id
+    dest = workdir / "submitted" / task.sub.student_id / task.sub.assignment_id
     dest.mkdir(parents=True)
-    shutil.copy(master_db, workdir / "gradebook.db")
-    problems = _place_notebooks(sub.notebooks, expected_names, dest)
+    shutil.copy(task.master_db, workdir / "gradebook.db")
+    problems = _place_notebooks(task.sub.notebooks, task.expected_names, dest)
     if problems:
         result.status, result.reason = "not graded", problems
-        return result
+        return _zero_cells(result, task.grade_cells)
+    verdicts, flags, notes = {}, {}, []
+    for name in task.expected_names:
+        source_nb = nbformat.read(task.root / "solutions" / task.sub.assignment_id / name,
+                                  as_version=4)
+        submitted_nb = nbformat.read(dest / name, as_version=4)
+        cell_verdicts, submission_notes = isolated_verdicts(source_nb, submitted_nb, task.hide)
+        verdicts.update(cell_verdicts)
+        notes += submission_notes
+        released_nb = nbformat.read(task.release_dir / task.sub.assignment_id / name,
+                                    as_version=4)
+        flags.update(test_cell_changes(released_nb, submitted_nb))
     api = _nbgrader_api(workdir)
-    graded = api.autograde(sub.assignment_id, sub.student_id, force=True, create=True)
+    graded = api.autograde(task.sub.assignment_id, task.sub.student_id, force=True, create=True)
+    kernel = _kernel_scores(workdir / "gradebook.db", result)
+    for gid, max_score, cell_type in task.grade_cells:
+        if cell_type == "markdown":
+            result.cells.append({"grade_id": gid, "score": 0.0, "max_score": float(max_score),
+                                 "flag": "needs manual grading"})
+            continue
+        verdict = verdicts.get(gid)
+        score = float(max_score) if verdict and verdict.passed else 0.0
+        cell_notes = [flags.get(gid, ""), verdict.flag if verdict else "not checked"]
+        if kernel.get(gid, 0.0) > score:
+            cell_notes.append("the notebook's own run passed this cell but the isolated check "
+                              "did not: review for tampering")
+        result.cells.append({"grade_id": gid, "score": score, "max_score": float(max_score),
+                             "flag": "; ".join(n for n in cell_notes if n),
+                             "feedback": verdict.message if verdict else ""})
+    _total(result)
     if not graded["success"]:
-        result.status = "error"
-        result.reason = _last_error(graded.get("log", "") + graded.get("error", ""))
-    if api.generate_feedback(sub.assignment_id, sub.student_id, force=True)["success"]:
-        result.feedback = _copy_feedback(workdir, sub, out_dir)
+        result.reason = "nbgrader could not run the notebook: " + _last_error(
+            graded.get("log", "") + graded.get("error", ""))
+    flagged = [c["grade_id"] for c in result.cells
+               if c["flag"] and c["flag"] != "needs manual grading"]
+    if flagged:
+        result.status = "review"
+        notes.append("flagged: " + ", ".join(flagged))
+    result.reason = "; ".join(filter(None, [result.reason, *notes]))
+    _record_in_gradebook(workdir, result, verdicts)
+    feedback = api.generate_feedback(task.sub.assignment_id, task.sub.student_id, force=True)
+    result.feedback = _copy_feedback(workdir, task.sub, task.out_dir) if feedback["success"] else []
+    if not result.feedback:
+        result.feedback = [_plain_feedback(result, task.out_dir)]
+    return result
+
+
+def test_cell_changes(released_nb, submitted_nb):
+    """{test grade_id: note} for test cells the student deleted, duplicated, edited or re-flagged.
+    The instructor's version is what gets graded either way; the note is for the instructor."""
+    submitted = {}
+    for cell in submitted_nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        submitted.setdefault(gid, []).append(cell)
+    notes = {}
+    for cell in released_nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if not meta.get("grade") or cell.cell_type != "code":
+            continue
+        copies = submitted.get(meta["grade_id"], [])
+        if not copies:
+            notes[meta["grade_id"]] = "test cell deleted or renamed; the instructor's was graded"
+        elif len(copies) > 1:
+            notes[meta["grade_id"]] = "test cell duplicated; the instructor's was graded"
+        elif copies[0].source.strip() != cell.source.strip():
+            notes[meta["grade_id"]] = "test cell edited; the instructor's was graded"
+        elif not copies[0].metadata.get("nbgrader", {}).get("grade"):
+            notes[meta["grade_id"]] = "test cell re-flagged; the instructor's was graded"
+    return notes
+
+
+def _kernel_scores(db_path, result):
+    """What nbgrader's kernel run scored per cell (only compared with the isolated scores)."""
+    try:
+        with Gradebook(f"sqlite:///{db_path}") as gb:
+            submission = gb.find_submission(result.assignment_id, result.student_id)
+            return {g.name: g.auto_score or 0.0 for nb in submission.notebooks for g in nb.grades}
+    except Exception:  # noqa: BLE001  (the kernel run failed or the gradebook was damaged)
+        return {}
+
+
+def _record_in_gradebook(workdir, result, verdicts):
+    """Put the isolated scores where nbgrader's feedback reads them, and the check's sentence
+    into the autograded notebook under its test cell."""
+    cells = {c["grade_id"]: c for c in result.cells}
+    try:
+        with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}") as gb:
+            submission = gb.find_submission(result.assignment_id, result.student_id)
+            for nb in submission.notebooks:
+                for grade in nb.grades:
+                    if grade.name in cells and grade.cell_type == "code":
+                        grade.auto_score = cells[grade.name]["score"]
+            gb.db.commit()
+    except Exception:  # noqa: BLE001  (no gradebook entry: the plain feedback is written instead)
+        return
+    folder = workdir / "autograded" / result.student_id / result.assignment_id
+    for path in folder.glob("*.ipynb"):
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+            verdict = verdicts.get(gid)
+            if verdict is None or cell.cell_type != "code":
+                continue
+            if verdict.passed:
+                cell.outputs.append(nbformat.v4.new_output(
+                    "stream", name="stdout", text="Hidden checks: passed.\n"))
+            else:
+                cell.outputs.append(nbformat.v4.new_output(
+                    "error", ename="Mistake", evalue=verdict.message,
+                    traceback=[f"Hidden checks: {verdict.message}"]))
+        nbformat.write(nb, path)
+
+
+def _plain_feedback(result, out_dir):
+    """A feedback page written without nbgrader, for submissions its kernel run could not do."""
+    import html
+
+    folder = Path(out_dir) / "feedback" / result.student_id / result.assignment_id
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = "".join(
+        f"<tr><td>{html.escape(c['grade_id'])}</td><td>{c['score']:g} / {c['max_score']:g}</td>"
+        f"<td>{html.escape(c.get('feedback', '') or c['flag'])}</td></tr>" for c in result.cells)
+    page = (f"<html><body><h1>{html.escape(result.assignment_id)}: {result.score:g} / "
+            f"{result.max_score:g}</h1><p>{html.escape(result.reason)}</p>"
+            f"<table><tr><th>cell</th><th>points</th><th>feedback</th></tr>{rows}</table>"
+            "</body></html>")
+    path = folder / f"{result.assignment_id}.html"
+    path.write_text(page)
+    return path
+
+
+def _zero_cells(result, grade_cells):
+    for gid, max_score, _ in grade_cells:
+        result.cells.append({"grade_id": gid, "score": 0.0, "max_score": float(max_score),
+                             "flag": "not graded: " + result.reason})
+    return _total(result)
+
+
+def _total(result):
+    result.score = sum(c["score"] for c in result.cells)
+    result.max_score = sum(c["max_score"] for c in result.cells)
     return result
 
 
@@ -185,60 +326,88 @@ def _copy_feedback(workdir, sub, out_dir):
     return copied
 
 
-def read_grades(result, db_path, grade_cells):
-    """Fill result's scores from the submission's gradebook (0 for every cell not graded)."""
-    scores = {}
-    if result.status != "not graded" and db_path.exists():
-        try:
-            with Gradebook(f"sqlite:///{db_path}") as gb:
-                submission = gb.find_submission(result.assignment_id, result.student_id)
-                for nb in submission.notebooks:
-                    for grade in nb.grades:
-                        scores[grade.name] = (grade.score or 0.0, grade.needs_manual_grade)
-        except Exception:  # noqa: BLE001  (no submission recorded: every cell scores 0)
-            scores = {}
-    for grade_id, max_score in grade_cells:
-        score, manual = scores.get(grade_id, (0.0, False))
-        flag = "needs manual grading" if manual else ""
-        if grade_id not in scores:
-            flag = "not graded: " + (result.reason or "cell missing")
-        result.cells.append({"grade_id": grade_id, "score": float(score),
-                             "max_score": float(max_score), "flag": flag})
-    result.score = sum(c["score"] for c in result.cells)
-    result.max_score = sum(c["max_score"] for c in result.cells)
-    return result
-
-
 def _master_gradebook(root, scratch):
-    """A gradebook holding every assignment's source cells, made by real generate_assignment."""
+    """A gradebook holding every assignment's cells, made by real generate_assignment.
+
+    It is made from a copy of solutions/ without the hidden tests: the points come from the
+    isolated checks, so the kernel run (feedback only) need not run them, nor import grader.
+    """
     db = Path(scratch) / "master.db"
     db.unlink(missing_ok=True)
-    release(root, release_dir=Path(scratch) / "release", db_url=f"sqlite:///{db}")
+    visible = Path(scratch) / "source"
+    for aid in assignment_ids(root):
+        (visible / aid).mkdir(parents=True)
+        for path in (Path(root) / "solutions" / aid).glob("*.ipynb"):
+            nb = nbformat.read(path, as_version=4)
+            for cell in nb.cells:
+                if cell.metadata.get("nbgrader", {}).get("grade"):
+                    cell.source = without_hidden_tests(cell.source)
+            nbformat.write(nb, visible / aid / path.name)
+    release(root, release_dir=Path(scratch) / "release", db_url=f"sqlite:///{db}",
+            source_dir=visible)
     cells, names = {}, {}
     with Gradebook(f"sqlite:///{db}") as gb:
         for aid in assignment_ids(root):
             assignment = gb.find_assignment(aid)
             names[aid] = [nb.name + ".ipynb" for nb in assignment.notebooks]
-            cells[aid] = [(gc.name, gc.max_score) for nb in assignment.notebooks
+            cells[aid] = [(gc.name, gc.max_score, gc.cell_type) for nb in assignment.notebooks
                           for gc in nb.grade_cells]
     return db, cells, names
 
 
+def without_hidden_tests(source):
+    lines, hidden = [], False
+    for line in source.splitlines():
+        if "BEGIN HIDDEN TESTS" in line:
+            hidden = True
+        elif "END HIDDEN TESTS" in line:
+            hidden = False
+        elif not hidden:
+            lines.append(line)
+    return "\n".join(lines).strip("\n")
+
+
+@dataclass
+class Task:
+    """Everything a worker process needs to grade one submission."""
+
+    sub: Submission
+    root: Path
+    master_db: Path
+    release_dir: Path
+    expected_names: list
+    grade_cells: list  # (grade_id, max_score, cell_type) of the assignment
+    workdir: Path
+    out_dir: Path
+    hide: list  # folders the sandboxed student code must not see
+
+
+def secret_paths(root, scratch, submissions_dir, out_dir):
+    """What student code must not read: the reference and hidden tests, the source notebooks,
+    the history, every gradebook and submission, the reports."""
+    root = Path(root)
+    nbgrader_scratch = os.environ.get("BACKPROP_COURSE_SCRATCH") or Path(
+        tempfile.gettempdir()) / "backprop-course"
+    return [str(p) for p in (root / "grader", root / "solutions", root / "tests", root / ".git",
+                             root / "nbgrader_config.py", scratch, submissions_dir, out_dir,
+                             nbgrader_scratch)]
+
+
 def autograde(root, submissions_dir, out_dir, jobs=None, progress=True):
     """Grade every submission; write OUT/grades.csv, OUT/cell_grades.csv, OUT/feedback/."""
-    out_dir = Path(out_dir)
+    root, out_dir = Path(root), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="backprop-autograde-"))
     try:
         master_db, grade_cells, names = _master_gradebook(root, scratch)
         subs = find_submissions(submissions_dir, set(grade_cells), scratch)
-        jobs = jobs or os.cpu_count() or 1
-
-        tasks = [(sub, master_db, names[sub.assignment_id], scratch / "work" / f"{i:05d}",
-                  out_dir, grade_cells[sub.assignment_id]) for i, sub in enumerate(subs)]
+        hide = secret_paths(root, scratch, submissions_dir, out_dir)
+        tasks = [Task(sub, root, master_db, scratch / "release", names[sub.assignment_id],
+                      grade_cells[sub.assignment_id], scratch / "work" / f"{i:05d}", out_dir,
+                      hide) for i, sub in enumerate(subs)]
         with tqdm(total=len(tasks), desc="grading", unit="submission",
                   disable=not progress) as bar:
-            results = _grade_all(tasks, jobs, bar)
+            results = _grade_all(tasks, jobs or os.cpu_count() or 1, bar)
         write_reports(results, out_dir)
         return results
     finally:
@@ -246,20 +415,23 @@ def autograde(root, submissions_dir, out_dir, jobs=None, progress=True):
 
 
 def _grade_task(task):
-    """One submission, start to finish, in a worker process: grade, read scores, clean up."""
-    sub, master_db, expected_names, workdir, out_dir, grade_cells = task
+    """One submission, start to finish, in a worker process."""
     try:
-        result = grade_submission(sub, master_db, expected_names, workdir, out_dir)
+        result = grade_submission(task)
     except Exception as exc:  # noqa: BLE001  (one submission must never stop the batch)
-        result = Result(sub.student_id, sub.assignment_id, status="error",
-                        reason=f"grading failed: {type(exc).__name__}: {exc}"[:300])
-    read_grades(result, workdir / "gradebook.db", grade_cells)
-    shutil.rmtree(workdir, ignore_errors=True)  # bounded disk however large the class
+        result = _zero_cells(Result(task.sub.student_id, task.sub.assignment_id, status="error",
+                                    reason=f"grading failed: {type(exc).__name__}: {exc}"[:300]),
+                             task.grade_cells)
+    shutil.rmtree(task.workdir, ignore_errors=True)  # bounded disk however large the class
     return result
 
 
 def _worker_init():
+    import warnings
+
     os.environ.update(nbgrader_env())
+    # nbgrader's own SQLAlchemy session warnings are noise in an instructor's terminal
+    warnings.filterwarnings("ignore", message=".*not in session.*")
     import nbgrader.apps  # noqa: F401  (pay nbgrader's import once per worker, not per submission)
 
 
@@ -269,10 +441,10 @@ def _grade_all(tasks, jobs, bar):
     crashed = _run_pool(tasks, range(len(tasks)), jobs, results, bar)
     for i in crashed:  # a worker process died: retry each alone so only the culprit is lost
         if _run_pool(tasks, [i], 1, results, bar):
-            sub, grade_cells = tasks[i][0], tasks[i][5]
-            results[i] = read_grades(Result(sub.student_id, sub.assignment_id, status="error",
-                                            reason="the grading process crashed on this submission"),
-                                     tasks[i][3] / "no-gradebook", grade_cells)
+            sub = tasks[i].sub
+            results[i] = _zero_cells(Result(sub.student_id, sub.assignment_id, status="error",
+                                            reason="the grading process crashed on this "
+                                                   "submission"), tasks[i].grade_cells)
             bar.update(1)
     return results
 
@@ -324,7 +496,10 @@ def format_table(results):
         for a in assignments:
             r = by_key.get((s, a))
             row += f"  {'-':>20}" if r is None else f"  {f'{r.score:g}/{r.max_score:g}':>20}"
-            if r is not None and r.reason:
-                notes.append(f"{a}: {r.reason}")
+            manual = sum(c["max_score"] for c in (r.cells if r else [])
+                         if c["flag"] == "needs manual grading")
+            if r is not None and (r.reason or manual):
+                pending = f"{manual:g} points await manual grading" if manual else ""
+                notes.append(f"{a}: " + "; ".join(filter(None, [pending, r.reason])))
         lines.append(row + "  " + "; ".join(notes))
     return "\n".join(lines)

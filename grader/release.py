@@ -23,7 +23,7 @@ def course_config(root, **overrides):
     return config
 
 
-def release(root, release_dir=None, db_url=None):
+def release(root, release_dir=None, db_url=None, source_dir=None):
     """Run nbgrader's generate_assignment (its Python API) for every assignment.
 
     release_dir (default: ROOT/assignments) receives the student versions; db_url is the
@@ -37,6 +37,8 @@ def release(root, release_dir=None, db_url=None):
     root = Path(root)
     release_dir = Path(release_dir) if release_dir else root / "assignments"
     overrides = {"release_directory": str(release_dir)}
+    if source_dir:
+        overrides["source_directory"] = str(source_dir)
     if db_url:
         overrides["db_url"] = db_url
     config = course_config(root, **overrides)

@@ -1,0 +1,853 @@
+"""Hidden checks for a2_vector_backprop: numerical gradient, layers, losses, Sequential, SGD.
+
+Each check runs the student's entity on secret random inputs (fixed seeds, so grades are
+reproducible) next to grader.reference: types and shapes first, then values, naming the known
+mistakes it recognises; it also checks that no input, dout or cached array is modified.
+The check of Sequential runs stand-in and reference layers and the check of sgd_step sets the
+gradients by hand, so each tests that entity alone. The student's objects may be proxies of a
+sandboxed process (grader.sandbox): only calls, attributes, numbers and arrays are used.
+"""
+
+import numbers
+
+import numpy as np
+
+from course import gradcheck
+from course.data import make_spirals
+from course.worked_examples import SEED_NETWORK_NUMBERS, seed_network_arrays
+from grader import reference as ref
+
+from .common import expect_array, expect_close, expect_number, fail
+
+# A fixed secret seed: grades are reproducible, and the inputs are not in the student's copy.
+_SEED = 52071
+
+UPSTREAM = ("the upstream gradient dout was dropped: multiply the local derivative by dout "
+            "(elementwise, chain rule).")
+FORWARD_HINT = ("forward is x @ W + b: x (N, D) times W (D, M) gives (N, M), and b (M,) is "
+                "added to every row.")
+BACKWARD_HINT = ("let the shapes decide: dx has the shape of x (N, D) and dW the shape of W "
+                 "(D, M); multiply dout (N, M) by W or by x, with a transpose where the inner "
+                 "dimensions must match.")
+BIAS_HINT = ("b (M,) was added to every row of the batch, so db sums dout over the batch "
+             "(axis 0) and has the shape of b.")
+NO_PARAMETERS_HINT = ("Layers without parameters (ReLU, Sigmoid, Tanh) have no W and no b: "
+                      "skip them, e.g. with hasattr(layer, 'W').")
+NEW_ARRAY = "compute a new array instead of writing into this one (y = x * 2, not x *= 2)."
+
+
+# ---------------------------------------------------------------------------------------------
+# small helpers
+
+
+def _call(entity, fn, *args, hints=None):
+    """common.call with a hint for some kinds of error (e.g. a matmul of mismatched shapes).
+
+    hints maps an exception's type name to a sentence. Student code may run in a sandbox, whose
+    errors arrive as one type carrying the original type's name (ename) and "Name: message".
+    """
+    try:
+        return fn(*args)
+    except NotImplementedError:
+        fail(entity, "not implemented yet (it still raises NotImplementedError).")
+    except Exception as exc:  # noqa: BLE001  (any error in student code becomes feedback)
+        ename = getattr(exc, "ename", None)
+        text = str(exc) if ename else f"{type(exc).__name__}: {exc}"
+        hint = (hints or {}).get(ename or type(exc).__name__, "")
+        hint = f" {hint[0].upper()}{hint[1:]}" if hint else ""
+        fail(entity, f"raised {text.rstrip('.')}.{hint}")
+
+
+_MISSING = object()
+
+
+def _attribute(obj, name):
+    """obj.name, or _MISSING; a proxy of a sandboxed object raises its own error type."""
+    try:
+        return getattr(obj, name)
+    except Exception:  # noqa: BLE001
+        return _MISSING
+
+
+def _expect_shaped(entity, what, got, shape, hint):
+    """expect_array, with a hint of where the shape comes from when the shape is wrong."""
+    if isinstance(got, np.ndarray) and got.shape != tuple(shape):
+        fail(entity, f"{what} has shape {got.shape} but should have shape {tuple(shape)}: {hint}")
+    return expect_array(entity, what, got, shape)
+
+
+def _unchanged(entity, what, before, after, advice=NEW_ARRAY):
+    if not (np.shape(before) == np.shape(after) and np.array_equal(before, after)):
+        fail(entity, f"{what} was modified in place: {advice}")
+
+
+def _stored(entity, layer, name, what):
+    value = _attribute(layer, name)
+    if value is _MISSING:
+        fail(entity, f"backward should store {what} as self.{name}.")
+    return value
+
+
+def _same_again(entity, got, want, advice="work on a copy or a new array."):
+    """A second backward with the same dout must give the same gradient."""
+    if not np.allclose(got, want, rtol=1e-6, atol=1e-9):
+        fail(entity, "calling backward a second time with the same dout gave a different "
+             f"result: backward modified an array cached by forward in place; {advice}")
+
+
+# ---------------------------------------------------------------------------------------------
+# numerical_gradient
+
+
+def _forward_difference(f, x, h):
+    """The forward difference (f(x + h e_i) - f(x)) / h: the mistake the central one replaces."""
+    x = x.copy()
+    f0, grad = float(f(x)), np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        old = x[idx]
+        x[idx] = old + h
+        grad[idx] = (float(f(x)) - f0) / h
+        x[idx] = old
+    return grad
+
+
+def _numerical_cases():
+    """(description, f, x, h or None for the default): several functions, shapes and steps."""
+    rng = np.random.default_rng(_SEED)
+    A, C = rng.standard_normal((6, 6)), rng.standard_normal((3, 4))
+    functions = [
+        ("sum(x**3)", lambda x: np.sum(x**3), (5,), None),
+        ("sum(sin(x) * x)", lambda x: np.sum(np.sin(x) * x), (2, 3), None),
+        ("a quadratic form", lambda x: x.ravel() @ A @ x.ravel(), (3, 2), 1e-4),
+        ("sum(C * x**2)", lambda x: np.sum(C * x**2), (3, 4), None),
+        ("log(sum(exp(x)))", lambda x: np.log(np.sum(np.exp(x))), (4, 3), 1e-3),
+        ("sum(exp(3x))", lambda x: np.sum(np.exp(3 * x)), (1,), 1e-2),
+        ("sum(exp(3x))", lambda x: np.sum(np.exp(3 * x)), (2, 2), 1e-2),
+        ("sum(x**3)", lambda x: np.sum(x**3), (2, 3, 2), None),
+    ]
+    return [(what, f, rng.standard_normal(shape), h) for what, f, shape, h in functions]
+
+
+def check_numerical_gradient(numerical_gradient):
+    name = "numerical_gradient"
+    for what, f, x, h in _numerical_cases():
+        kept = x.copy()
+        step = 1e-5 if h is None else h
+        where = f"for f(x) = {what} with x of shape {x.shape}" + ("" if h is None else f", h={h}")
+        grad = _call(name, numerical_gradient, f, x) if h is None else \
+            _call(name, numerical_gradient, f, x, h)
+        grad = expect_array(name, f"the gradient {where}", grad, x.shape)
+        if not np.array_equal(x, kept):
+            fail(name, f"x was not restored {where}: after evaluating f at x + h and at x - h, "
+                 "put the old value back (save it first: old = x[idx], then x[idx] = old). "
+                 "Adding and subtracting h does not always give exactly the old number back.")
+        want = gradcheck.numerical_gradient(f, kept.copy(), step)
+        forward = _forward_difference(f, kept, step)
+        mistakes = [
+            (forward, ("this is the forward difference (f(x + h) - f(x)) / h; use the central "
+             "difference (f(x + h) - f(x - h)) / (2h), which is much more accurate.")),
+            (forward / 2, ("f was evaluated at x + h and at x itself, not at x - h (after "
+             "x[idx] += h, x[idx] -= h brings back x): evaluate f at x + h and at x - h.")),
+            (2 * want, "divide by 2h, not by h: x + h and x - h are 2h apart."),
+            (want * step * step, "(f_plus - f_minus) / 2 * h multiplies by h: write / (2 * h)."),
+        ]
+        if h is not None:
+            ignored = "the step h you are given is ignored: use the argument h."
+            mistakes += [(gradcheck.numerical_gradient(f, kept.copy(), other), ignored)
+                         for other in (1e-4, 1e-5, 1e-6)]
+        expect_close(name, f"the gradient {where}", grad, want, mistakes=mistakes,
+                     rtol=1e-6, atol=1e-8)
+
+
+# ---------------------------------------------------------------------------------------------
+# Affine
+
+# (N, D, M): a batch of one, non-square shapes, a square W (a missing transpose then fits), N = D
+_AFFINE_SHAPES = [(1, 3, 2), (4, 3, 5), (5, 4, 4), (2, 6, 3), (3, 3, 7)]
+
+
+def check_affine(Affine):
+    name = "Affine"
+    rng = np.random.default_rng(_SEED + 1)
+    shape_errors = {"ValueError": BACKWARD_HINT}
+    for N, D, M in _AFFINE_SHAPES:
+        x, W, b = rng.standard_normal((N, D)), rng.standard_normal((D, M)), rng.standard_normal(M)
+        dout, dout2 = rng.standard_normal((N, M)), rng.standard_normal((N, M))
+        kept = {"x": x.copy(), "W": W.copy(), "b": b.copy(), "dout": dout.copy()}
+        reference = ref.Affine(W.copy(), b.copy())
+        want_out = reference.forward(x.copy())
+        want_dx = reference.backward(dout.copy())
+        want_dW, want_db = reference.dW, reference.db
+        where = f"for x of shape {(N, D)} and W of shape {(D, M)}"
+
+        layer = _call(name, Affine, W, b)
+        out = _call(f"{name}.forward", layer.forward, x, hints={"ValueError": FORWARD_HINT})
+        out = _expect_shaped(name, f"forward(x) {where}", out, (N, M), FORWARD_HINT)
+        expect_close(name, f"forward(x) {where}", out, want_out,
+                     mistakes=[(kept["x"] @ kept["W"], "the bias is missing: out = x @ W + b.")])
+
+        dx = _call(f"{name}.backward", layer.backward, dout, hints=shape_errors)
+        dx = _expect_shaped(name, f"dx {where}", dx, (N, D), BACKWARD_HINT)
+        dW = _stored(name, layer, "dW", "the gradient of W")
+        dW = _expect_shaped(name, f"self.dW {where}", dW, (D, M), BACKWARD_HINT)
+        db = _expect_shaped(name, f"self.db {where}", _stored(name, layer, "db", "the gradient "
+                            "of b"), (M,), BIAS_HINT)
+        transpose = ("a transpose is missing: the shapes only fit here because the matrices "
+                     "happen to be square; " + BACKWARD_HINT)
+        averaged = ("it was averaged over the batch: the 1/N of the loss is already in dout, "
+                    "so the layer sums the contributions of the examples.")
+        dx_mistakes = [(want_dx / N, averaged)]
+        if D == M:
+            dx_mistakes.append((dout @ kept["W"], transpose))
+        expect_close(name, f"dx {where}", dx, want_dx, mistakes=dx_mistakes)
+        dW_mistakes = [(want_dW / N, averaged)]
+        if D == M:
+            dW_mistakes.append((want_dW.T, transpose))
+        if N == D:
+            dW_mistakes.append((kept["x"] @ dout, transpose))
+        expect_close(name, f"self.dW {where}", dW, want_dW, mistakes=dW_mistakes)
+        expect_close(name, f"self.db {where}", db, want_db, mistakes=[
+            (want_db / N, "db was averaged over the batch instead of summed: " + BIAS_HINT)])
+        for label in ("x", "W", "b", "dout"):
+            now = {"x": x, "W": W, "b": b, "dout": dout}[label]
+            _unchanged(name, f"{label} (given to forward or backward)", kept[label], now)
+
+        # a second backward (same forward) sets the gradients anew
+        want_dx2 = reference.backward(dout2.copy())
+        dx2 = _expect_shaped(name, "dx of a second backward", _call(
+            f"{name}.backward", layer.backward, dout2, hints=shape_errors), (N, D), BACKWARD_HINT)
+        expect_close(name, f"dx of a second backward {where}", dx2, want_dx2)
+        expect_close(name, f"self.dW after a second backward {where}", layer.dW, reference.dW,
+                     mistakes=[(want_dW + reference.dW, ("dW accumulated over two backward "
+                                "calls: set self.dW = ..., do not add to the old value."))])
+
+
+# ---------------------------------------------------------------------------------------------
+# ReLU, Sigmoid, Tanh
+
+_ACTIVATION_SHAPES = [(1, 4), (5, 3), (3, 3), (2, 7)]
+
+
+def _check_activation(name, Layer, RefLayer, inputs, mistakes_for, seed,
+                      forward_advice=NEW_ARRAY):
+    rng = np.random.default_rng(seed)
+    for shape in _ACTIVATION_SHAPES:
+        x, dout = inputs(rng, shape), rng.standard_normal(shape)
+        x_kept, dout_kept = x.copy(), dout.copy()
+        reference = RefLayer()
+        want_out = reference.forward(x.copy())
+        want_dx = reference.backward(dout.copy())
+        where = f"for x of shape {shape}"
+
+        layer = _call(name, Layer)
+        out = expect_array(name, f"forward(x) {where}", _call(name, layer.forward, x), shape)
+        _unchanged(name, "the input x of forward", x_kept, x, forward_advice)
+        out_kept = out.copy()
+        expect_close(name, f"forward(x) {where}", out, want_out)
+
+        dx = expect_array(name, f"dx {where}", _call(name, layer.backward, dout), shape)
+        _unchanged(name, "dout", dout_kept, dout)
+        _unchanged(name, "the output of forward", out_kept, out,
+                   "backward must not write into the array forward returned (and cached).")
+        expect_close(name, f"dx {where}", dx, want_dx,
+                     mistakes=mistakes_for(x_kept, dout_kept, want_out))
+        again = expect_array(name, "dx of a second backward", _call(name, layer.backward,
+                             dout_kept.copy()), shape)
+        _same_again(name, again, want_dx)
+
+
+def _away_from_zero(rng, shape):
+    # ReLU has no derivative at 0; inputs stay clear of it so every answer is well defined
+    x = rng.standard_normal(shape)
+    return np.where(np.abs(x) < 1e-3, 0.5, x)
+
+
+def check_relu(ReLU):
+    def mistakes(x, dout, out):
+        return [
+            (dout * (dout > 0), ("the mask was taken from dout; the gradient passes where the "
+             "INPUT x was positive (remember that mask in forward).")),
+            ((x > 0).astype(float), UPSTREAM),
+            (dout, "the gradient passed everywhere: ReLU blocks it where x <= 0."),
+            (dout * (x < 0), "the mask is inverted: the gradient passes where x > 0."),
+        ]
+    _check_activation("ReLU", ReLU, ref.ReLU, _away_from_zero, mistakes, _SEED + 2, forward_advice=(
+        "x[x < 0] = 0 changes the caller's array; build a new one, e.g. with np.maximum(x, 0) "
+        "or np.where."))
+
+
+def check_sigmoid(Sigmoid):
+    def mistakes(x, dout, s):
+        twice = ref.sigmoid(s)
+        return [
+            (dout * x * (1 - x), ("the derivative was taken at the input x; it is "
+             "sigma'(x) = s (1 - s) where s = sigma(x) is the output (cache it in forward).")),
+            (dout * twice * (1 - twice), ("sigma is applied twice: the cached output already is "
+             "sigma(x); use it as it is.")),
+            (s * (1 - s), UPSTREAM),
+            (dout * s, "sigma(x) alone is not its derivative: sigma'(x) = sigma(x) (1 - sigma(x))."),
+        ]
+    _check_activation("Sigmoid", Sigmoid, ref.Sigmoid,
+                      lambda rng, shape: rng.uniform(-4, 4, shape), mistakes, _SEED + 3)
+
+
+def check_tanh(Tanh):
+    def mistakes(x, dout, t):
+        return [
+            (1 - t**2, UPSTREAM),
+            (dout * (1 - x**2), ("the derivative was taken at the input x; it is "
+             "tanh'(x) = 1 - tanh(x)^2, from the output of forward.")),
+            (dout * (1 - np.tanh(t) ** 2), ("tanh is applied twice: the cached output already "
+             "is tanh(x); use it as it is.")),
+            (dout * (1 - t), "the square is missing: tanh'(x) = 1 - tanh(x)^2."),
+        ]
+    _check_activation("Tanh", Tanh, ref.Tanh, lambda rng, shape: rng.uniform(-2.5, 2.5, shape),
+                      mistakes, _SEED + 4)
+
+
+# ---------------------------------------------------------------------------------------------
+# losses
+
+
+def _loss_value(entity, got, large):
+    try:
+        finite = bool(np.all(np.isfinite(got)))
+    except TypeError:
+        finite = True  # not a number at all: expect_number says so
+    if large and not finite:
+        fail(entity, f"forward gives {got} for large scores (around +-1000): np.exp "
+             "overflows to inf (or every exponential underflows to 0). Subtract each row's "
+             "maximum score before exponentiating; the softmax does not change.")
+    return expect_number(entity, "the loss returned by forward", got)
+
+
+def _softmax_cases():
+    rng = np.random.default_rng(_SEED + 20)
+    cases = []
+    # (N, C, offset): a batch of one, non-square, two classes, square, large scores of both signs
+    for N, C, offset in [(1, 3, 0.0), (6, 4, 0.0), (8, 2, 0.0), (4, 4, 0.0), (5, 3, 1000.0),
+                         (3, 5, -1000.0)]:
+        scores = rng.standard_normal((N, C)) * 2.0 + offset
+        cases.append((scores, rng.integers(0, C, N), offset != 0.0))
+    return cases
+
+
+def check_softmax_cross_entropy(SoftmaxCrossEntropy):
+    name = "SoftmaxCrossEntropy"
+    dout_value = 1.7
+    for scores, y, large in _softmax_cases():
+        N, C = scores.shape
+        scores_kept, y_kept = scores.copy(), y.copy()
+        reference = ref.SoftmaxCrossEntropy()
+        want_loss = reference.forward(scores.copy(), y.copy())
+        want = reference.backward()
+        onehot = np.eye(C)[y]
+        where = f"for scores of shape {(N, C)}" + (" (large scores)" if large else "")
+
+        loss_fn = _call(name, SoftmaxCrossEntropy)
+        loss = _loss_value(name, _call(name, loss_fn.forward, scores, y), large)
+        _unchanged(name, "the scores given to forward", scores_kept, scores)
+        _unchanged(name, "the labels y given to forward", y_kept, y)
+        expect_close(name, f"the loss {where}", loss, want_loss, mistakes=[
+            (want_loss * N, "the loss is the MEAN over the batch, not the sum: divide by N.")])
+
+        dscores = expect_array(name, f"dscores = backward() {where}", _call(name, loss_fn.backward),
+                               (N, C))
+        expect_close(name, f"dscores {where}", dscores, want, mistakes=[
+            (-want, ("the sign is flipped: the gradient is softmax(scores) - onehot(y), "
+             "not onehot(y) - softmax(scores).")),
+            (want * N, ("the 1/N of the batch mean is missing: the loss is a mean over the N "
+             "examples, so its gradient is (softmax - onehot(y)) / N.")),
+            (want / N, "the 1/N is applied twice: divide by N once."),
+            (want + onehot / N, ("the -1 at the true class is missing: the gradient is "
+             "softmax(scores) - onehot(y), over N.")),
+        ])
+        again = expect_array(name, "dscores of a second backward()", _call(name, loss_fn.backward),
+                             (N, C))
+        _same_again(name, again, want, "dscores = self.probs does not copy the "
+                    "probabilities, self.probs.copy() does.")
+        scaled = expect_array(name, f"backward({dout_value})", _call(name, loss_fn.backward,
+                              dout_value), (N, C))
+        expect_close(name, f"backward(dout) with dout={dout_value} {where}", scaled,
+                     want * dout_value, mistakes=[(want, ("dout was ignored: multiply the "
+                                                   "gradient by the upstream gradient dout."))])
+        _unchanged(name, "the scores", scores_kept, scores)
+
+
+def check_mse_loss(MSELoss):
+    name = "MSELoss"
+    rng = np.random.default_rng(_SEED + 30)
+    dout_value = -0.6
+    for N, D in [(1, 3), (4, 2), (6, 1), (3, 5)]:
+        pred, target = rng.standard_normal((N, D)), rng.standard_normal((N, D))
+        pred_kept, target_kept = pred.copy(), target.copy()
+        reference = ref.MSELoss()
+        want_loss = reference.forward(pred.copy(), target.copy())
+        want = reference.backward()
+        where = f"for pred of shape {(N, D)}"
+
+        loss_fn = _call(name, MSELoss)
+        loss = expect_number(name, "the loss returned by forward",
+                             _call(name, loss_fn.forward, pred, target))
+        _unchanged(name, "pred", pred_kept, pred)
+        _unchanged(name, "target", target_kept, target)
+        expect_close(name, f"the loss {where}", loss, want_loss, mistakes=[
+            (want_loss * N, "the 1/N is missing: the loss is a mean over the N examples."),
+            (want_loss / D, ("it was divided by the number of entries N*D; divide by the batch "
+             "size N only (the loss sums over the D outputs of an example).")),
+            (2 * want_loss, "the 1/2 is missing: L = 1/2 sum (pred - target)^2 / N."),
+            (want_loss / N, "the 1/N is applied twice."),
+        ])
+        dpred = expect_array(name, f"dpred = backward() {where}", _call(name, loss_fn.backward),
+                             (N, D))
+        expect_close(name, f"dpred {where}", dpred, want, mistakes=[
+            (-want, ("the sign is flipped: the derivative of (pred - target)^2 / 2 with respect "
+             "to pred is pred - target.")),
+            (want * N, ("the 1/N is missing in backward: forward divides by N, so does its "
+             "gradient.")),
+            (want / N, "the 1/N is applied twice: divide by N once."),
+            (want / D, "it was divided by N*D; divide by the batch size N only."),
+            (2 * want, "the 1/2 of the loss cancels the 2 of the square's derivative."),
+        ])
+        again = expect_array(name, "dpred of a second backward()", _call(name, loss_fn.backward),
+                             (N, D))
+        _same_again(name, again, want)
+        scaled = expect_array(name, f"backward({dout_value})",
+                              _call(name, loss_fn.backward, dout_value), (N, D))
+        expect_close(name, f"backward(dout) with dout={dout_value} {where}", scaled,
+                     want * dout_value, mistakes=[(want, ("dout was ignored: multiply the "
+                                                   "gradient by the upstream gradient dout."))])
+        _unchanged(name, "pred", pred_kept, pred)
+        _unchanged(name, "target", target_kept, target)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sequential and sgd_step
+
+
+class _Probe:
+    """A stand-in layer: scales by c and writes down every call, to see the order and the
+    gradient each layer receives."""
+
+    def __init__(self, c, calls):
+        self.c, self.calls = c, calls
+
+    def forward(self, x):
+        self.calls.append(("forward", self))
+        return self.c * x
+
+    def backward(self, dout):
+        self.calls.append(("backward", self))
+        self.dout = np.array(dout, copy=True)
+        return self.c * dout
+
+
+PASS_ON = ("each layer's backward returns the gradient for the layer before it; pass it on: "
+           "dout = layer.backward(dout), and return the last one.")
+
+
+def _check_sequential_order(Sequential, rng):
+    name = "Sequential"
+    calls = []
+    probes = [_Probe(c, calls) for c in (2.0, -3.0, 0.5, 4.0)]
+    model = _call(name, Sequential, *probes)
+    layers = _attribute(model, "layers")
+    if not isinstance(layers, (list, tuple)) or list(layers) != probes:
+        fail(name, "Sequential(*layers).layers should be the list of the layers it was given, "
+             "in order.")
+    x, dout = rng.standard_normal((3, 2)), rng.standard_normal((3, 2))
+    out = expect_array(name, "forward(x)", _call(name, model.forward, x), x.shape)
+    if calls != [("forward", p) for p in probes]:
+        fail(name, "forward should call the forward of every layer once, in order, each on the "
+             "output of the layer before it.")
+    chain = ("forward must feed each layer the output of the previous one: "
+             "x = layer.forward(x), and return the last output.")
+    expect_close(name, "forward(x)", out, x * np.prod([p.c for p in probes]),
+                 mistakes=[(x * probes[-1].c, chain), (x, chain)])
+    calls.clear()
+    dx = expect_array(name, "backward(dout)", _call(name, model.backward, dout), dout.shape)
+    if calls == [("backward", p) for p in probes]:
+        fail(name, "backward went through the layers from first to last; it must go in reverse "
+             "order, from the last layer to the first (reversed(self.layers)).")
+    if calls != [("backward", p) for p in reversed(probes)]:
+        fail(name, "backward should call the backward of every layer once, in reverse order.")
+    expected = dout
+    for k in range(len(probes) - 1, -1, -1):
+        if not np.allclose(probes[k].dout, expected):
+            fail(name, f"layer {k} received the wrong upstream gradient: {PASS_ON}")
+        expected = probes[k].c * expected
+    expect_close(name, "the gradient returned by backward", dx, expected,
+                 mistakes=[(dout * probes[0].c, PASS_ON), (dout, PASS_ON)])
+
+
+def _reference_net(rng, D, H, M):
+    W1, b1 = rng.standard_normal((D, H)), rng.standard_normal(H)
+    W2, b2 = rng.standard_normal((H, M)), rng.standard_normal(M)
+
+    def build():
+        return [ref.Affine(W1.copy(), b1.copy()), ref.ReLU(), ref.Affine(W2.copy(), b2.copy()),
+                ref.Tanh()]
+    return build
+
+
+def check_sequential(Sequential):
+    name = "Sequential"
+    rng = np.random.default_rng(_SEED + 40)
+    _check_sequential_order(Sequential, rng)
+    for N, D, H, M in [(5, 4, 6, 3), (1, 3, 2, 5)]:
+        build = _reference_net(rng, D, H, M)
+        layers, twins = build(), build()
+        model, want_model = _call(name, Sequential, *layers), ref.Sequential(*twins)
+        x, dout = rng.standard_normal((N, D)), rng.standard_normal((N, M))
+        where = f"for a network of Affine, ReLU, Affine and Tanh layers and x of shape {(N, D)}"
+        out = expect_array(name, f"forward(x) {where}", _call(name, model.forward, x), (N, M))
+        expect_close(name, f"forward(x) {where}", out, want_model.forward(x.copy()))
+        dx = expect_array(name, f"backward(dout) {where}", _call(name, model.backward, dout), (N, D))
+        expect_close(name, f"backward(dout) {where}", dx, want_model.backward(dout.copy()))
+        for k in (0, 2):
+            expect_close(name, f"the dW of layer {k} after backward {where}", layers[k].dW,
+                         twins[k].dW)
+
+
+def check_sgd_step(sgd_step, Sequential, Affine, ReLU, Sigmoid):
+    """sgd_step on a model built with the student's classes, of which only the constructors
+    given in the notebook run (Affine(W, b) keeps W and b, Sequential keeps its layers): the
+    gradients are set by hand, so this tests sgd_step alone, on the kind of layers it meets
+    (an isinstance or hasattr test in sgd_step works on them as in the notebook)."""
+    name = "sgd_step"
+    rng = np.random.default_rng(_SEED + 50)
+    for lr, parameters_first in [(0.1, True), (0.5, False), (0.03, True)]:
+        affines, before = [], []
+        for D, M in [(4, 5), (5, 2)]:
+            W, b = rng.standard_normal((D, M)), rng.standard_normal(M)
+            layer = _call("Affine", Affine, W, b)
+            grads = {"dW": rng.standard_normal((D, M)), "db": rng.standard_normal(M)}
+            for grad_name, grad in grads.items():
+                setattr(layer, grad_name, grad.copy())
+            affines.append(layer)
+            before.append({"W": W.copy(), "b": b.copy(), **grads})
+        if parameters_first:
+            layers = [affines[0], _call("ReLU", ReLU), affines[1], _call("Sigmoid", Sigmoid)]
+        else:
+            layers = [_call("Sigmoid", Sigmoid), affines[0], _call("ReLU", ReLU), affines[1]]
+        model = _call("Sequential", Sequential, *layers)
+        _call(name, sgd_step, model, lr, hints={"AttributeError": NO_PARAMETERS_HINT})
+        for k, (layer, old) in enumerate(zip(affines, before)):
+            for p in ("W", "b"):
+                what = f"the {p} of the {'first' if k == 0 else 'second'} Affine layer after a " \
+                       f"step with lr={lr}"
+                new = expect_array(name, what, _attribute(layer, p), old[p].shape)
+                grad = old["d" + p]
+                expect_close(name, what, new, old[p] - lr * grad, mistakes=[
+                    (old[p] + lr * grad, ("the step was added: gradient descent subtracts "
+                     "lr * gradient.")),
+                    (old[p], (f"it did not change: update the layer's own array "
+                     f"(layer.{p} -= lr * layer.d{p}); assigning to a local name does not "
+                     "change the layer.")),
+                    (old[p] - grad, ("the learning rate lr was not used: the step is "
+                     "lr * gradient.")),
+                    (old[p] - 2 * lr * grad, "the step was applied twice."),
+                ])
+                _unchanged(name, f"d{p}", grad, _attribute(layer, "d" + p),
+                           "sgd_step changes the parameters, not their gradients.")
+
+
+# ---------------------------------------------------------------------------------------------
+# the seeds' network and the training run (they use several of the student's entities)
+
+
+def check_seed_network(Sequential, Affine, Sigmoid, MSELoss):
+    name = "the seeds' network"
+
+    def run(what, fn, *args, shape=(1, 2)):
+        got = _call(f"{name}, in {what}", fn, *args)
+        return got if shape is None else expect_array(name, f"the result of {what}", got, shape)
+
+    i, o, W1, b1, W2, b2 = seed_network_arrays()
+    hidden_affine = run("Affine(W1, b1)", Affine, W1, b1, shape=None)
+    output_affine = run("Affine(W2, b2)", Affine, W2, b2, shape=None)
+    hidden_sigmoid, output_sigmoid = (run("Sigmoid()", Sigmoid, shape=None) for _ in range(2))
+    mse = run("MSELoss()", MSELoss, shape=None)
+
+    h_in = run("Affine.forward", hidden_affine.forward, i)
+    h_out = run("Sigmoid.forward", hidden_sigmoid.forward, h_in)
+    o_in = run("Affine.forward", output_affine.forward, h_out)
+    o_out = run("Sigmoid.forward", output_sigmoid.forward, o_in)
+    run("MSELoss.forward", mse.forward, o_out, o, shape=None)
+    o_err = run("Sigmoid.backward", output_sigmoid.backward, run("MSELoss.backward", mse.backward))
+    h_err = run("Sigmoid.backward", hidden_sigmoid.backward,
+                run("Affine.backward", output_affine.backward, o_err))
+    run("Affine.backward", hidden_affine.backward, h_err, shape=(1, 2))
+    d_w5 = expect_array(name, "the output layer's dW", _stored("Affine", output_affine, "dW",
+                        "the gradient of W"), (2, 2))
+    d_w1 = expect_array(name, "the hidden layer's dW", _stored("Affine", hidden_affine, "dW",
+                        "the gradient of W"), (2, 2))
+    hidden_in, hidden_out = "the hidden Affine layer's forward", "the hidden Sigmoid's forward"
+    output_in, output_out = "the output Affine layer's forward", "the output Sigmoid's forward"
+    output_err = "MSELoss.backward and the output Sigmoid's backward"
+    hidden_err = "the output Affine layer's dx and the hidden Sigmoid's backward"
+    got = {
+        "h1_in": (h_in[0, 0], hidden_in), "h2_in": (h_in[0, 1], hidden_in),
+        "h1_out": (h_out[0, 0], hidden_out), "h2_out": (h_out[0, 1], hidden_out),
+        "o1_in": (o_in[0, 0], output_in), "o2_in": (o_in[0, 1], output_in),
+        "o1_out": (o_out[0, 0], output_out), "o2_out": (o_out[0, 1], output_out),
+        "o1_err": (o_err[0, 0], output_err), "o2_err": (o_err[0, 1], output_err),
+        "h1_err": (h_err[0, 0], hidden_err), "h2_err": (h_err[0, 1], hidden_err),
+        "d_w5": (d_w5[0, 0], "the output Affine layer's dW"),
+        "d_w1": (d_w1[0, 0], "the hidden Affine layer's dW"),
+    }
+    for key, seed_value in SEED_NETWORK_NUMBERS.items():
+        value, source = got[key]
+        if not np.isclose(value, seed_value, rtol=1e-10, atol=0.0):
+            fail(name, f"{key} differs from the seeds' number; it comes from {source}: the "
+                 "test cell of that entity above says what is wrong.")
+
+    net = run("Sequential(...)", Sequential, hidden_affine, hidden_sigmoid, output_affine,
+              output_sigmoid, shape=None)
+    if not np.allclose(run("Sequential.forward", net.forward, i), o_out, rtol=1e-10, atol=0.0):
+        fail(name, "Sequential.forward gives a different output than the layers one by one.")
+    run("MSELoss.forward", mse.forward, o_out, o, shape=None)
+    run("Sequential.backward", net.backward, run("MSELoss.backward", mse.backward), shape=None)
+    d_w1 = expect_array(name, "the hidden layer's dW", _stored("Affine", hidden_affine, "dW",
+                        "the gradient of W"), (2, 2))
+    if not np.isclose(d_w1[0, 0], SEED_NETWORK_NUMBERS["d_w1"], rtol=1e-10, atol=0.0):
+        fail(name, "Sequential.backward gives a different d_w1 than the layers one by one.")
+
+
+# 200 full-batch steps reach 97-99% on every draw tried (1000 reach 99%); each step is several
+# calls into the sandbox, so the hidden run is kept short
+TRAINING_STEPS, LEARNING_RATE, HIDDEN_UNITS, ACCURACY_NEEDED = 200, 1.0, 100, 0.9
+
+
+def check_training(Sequential, Affine, ReLU, SoftmaxCrossEntropy, sgd_step):
+    """Train the student's network on a secret draw of the spirals (the notebook's recipe)."""
+    name = "training"
+
+    def run(what, fn, *args):
+        return _call(f"while training, {what}", fn, *args)
+
+    X, y = make_spirals(n_per_class=100, n_classes=3, seed=_SEED % 1000)
+    rng = np.random.default_rng(_SEED + 60)
+    W1 = rng.standard_normal((2, HIDDEN_UNITS)) * np.sqrt(2 / 2)
+    W2 = rng.standard_normal((HIDDEN_UNITS, 3)) * np.sqrt(2 / HIDDEN_UNITS)
+    model = run("Sequential(...)", Sequential,
+                run("Affine(W1, b1)", Affine, W1, np.zeros(HIDDEN_UNITS)),
+                run("ReLU()", ReLU), run("Affine(W2, b2)", Affine, W2, np.zeros(3)))
+    loss_fn = run("SoftmaxCrossEntropy()", SoftmaxCrossEntropy)
+    losses = []
+    for step in range(TRAINING_STEPS):
+        scores = run("Sequential.forward", model.forward, X)
+        loss = run("SoftmaxCrossEntropy.forward", loss_fn.forward, scores, y)
+        is_number = isinstance(loss, numbers.Real) or (isinstance(loss, np.ndarray)
+                                                       and loss.shape == ())
+        if is_number and not np.isfinite(loss):
+            fail(name, f"the loss became {loss} at step {step}: check that sgd_step subtracts "
+                 "the gradient and that SoftmaxCrossEntropy is stable for large scores.")
+        losses.append(expect_number(name, "the loss", loss))
+        run("Sequential.backward", model.backward,
+            run("SoftmaxCrossEntropy.backward", loss_fn.backward))
+        run("sgd_step", sgd_step, model, LEARNING_RATE)
+    predicted = expect_array(name, "the scores of Sequential.forward",
+                             run("Sequential.forward", model.forward, X), (len(y), 3))
+    accuracy = float(np.mean(predicted.argmax(axis=1) == y))
+    if accuracy >= ACCURACY_NEEDED:
+        return
+    if losses[-1] >= losses[0]:
+        fail(name, f"the training loss did not go down (from {losses[0]:.3f} to "
+             f"{losses[-1]:.3f}): gradient descent subtracts lr * gradient, and every gradient "
+             "must have the right sign. The test cells of sgd_step and the layers say which "
+             "part is wrong.")
+    fail(name, f"the network reached only {accuracy:.0%} training accuracy (at least 90% is "
+         f"needed); the loss went from {losses[0]:.3f} to {losses[-1]:.3f} in "
+         f"{TRAINING_STEPS} steps. Fix the layers whose test cells fail above.")
+
+
+# ---------------------------------------------------------------------------------------------
+# The catalogue the grading tests run through the real pipeline (see grader.simulate):
+# name -> (grade_id, text of the model answer, the mistake typed instead, words of the feedback).
+
+_SIGMOID_ANSWER = ("self.out = 1.0 / (1.0 + np.exp(-x))\n        return self.out\n\n"
+                   "    def backward(self, dout):\n"
+                   "        return dout * self.out * (1.0 - self.out)")
+_NUMGRAD_CENTRAL = ("x[idx] = old - h\n        f_minus = f(x)\n"
+                    "        x[idx] = old  # put the entry back: x must be unchanged afterwards\n"
+                    "        grad[idx] = (f_plus - f_minus) / (2 * h)")
+
+KNOWN_MISTAKES = {
+    # the first two are on different cells: the demo's "two mistakes" student types both
+    "affine_missing_transpose": ("affine", "return dout @ self.W.T", "return dout @ self.W",
+                                 "shape"),
+    "sigmoid_twice": ("sigmoid", "return dout * self.out * (1.0 - self.out)",
+                      "s = 1.0 / (1.0 + np.exp(-self.out))\n        return dout * s * (1.0 - s)",
+                      "applied twice"),
+    "numgrad_divides_by_h": ("numerical_gradient", "grad[idx] = (f_plus - f_minus) / (2 * h)",
+                             "grad[idx] = (f_plus - f_minus) / h", "2h"),
+    "numgrad_forward_difference": (
+        "numerical_gradient", _NUMGRAD_CENTRAL,
+        ("x[idx] = old  # put the entry back: x must be unchanged afterwards\n"
+        "        grad[idx] = (f_plus - f(x)) / h"), "forward difference"),
+    "numgrad_not_restored": ("numerical_gradient", "x[idx] = old  # put the entry back",
+                             "pass  # put the entry back", "not restored"),
+    "numgrad_evaluates_at_x": ("numerical_gradient", "x[idx] = old - h", "x[idx] = old",
+                               "x - h"),
+    "affine_dW_order": ("affine", "self.dW = self.x.T @ dout", "self.dW = dout.T @ self.x",
+                        "shape"),
+    "affine_bias_averaged": ("affine", "self.db = dout.sum(axis=0)",
+                             "self.db = dout.mean(axis=0)", "averaged"),
+    "affine_bias_not_summed": ("affine", "self.db = dout.sum(axis=0)", "self.db = dout",
+                               "over the batch"),
+    "relu_forward_in_place": ("relu", "return np.where(self.mask, x, 0.0)",
+                              "x[~self.mask] = 0.0\n        return x", "in place"),
+    "relu_mask_from_dout": ("relu", "return np.where(self.mask, dout, 0.0)",
+                            "return np.where(dout > 0, dout, 0.0)", "mask"),
+    "relu_backward_in_place": ("relu", "return np.where(self.mask, dout, 0.0)",
+                               "dout[~self.mask] = 0.0\n        return dout", "in place"),
+    "relu_drops_upstream": ("relu", "return np.where(self.mask, dout, 0.0)",
+                            "return self.mask.astype(float)", "upstream"),
+    "sigmoid_at_input": ("sigmoid", _SIGMOID_ANSWER,
+                         "self.x = x\n        " + _SIGMOID_ANSWER.replace(
+                             "dout * self.out * (1.0 - self.out)",
+                             "dout * self.x * (1.0 - self.x)"), "input"),
+    "sigmoid_drops_upstream": ("sigmoid", "return dout * self.out * (1.0 - self.out)",
+                               "return self.out * (1.0 - self.out)", "upstream"),
+    "tanh_drops_upstream": ("tanh", "return dout * (1.0 - self.out**2)",
+                            "return 1.0 - self.out**2", "upstream"),
+    "tanh_twice": ("tanh", "return dout * (1.0 - self.out**2)",
+                   "return dout * (1.0 - np.tanh(self.out)**2)", "applied twice"),
+    "softmax_not_stable": ("softmax_cross_entropy",
+                           "shifted = scores - scores.max(axis=1, keepdims=True)",
+                           "shifted = scores", "maximum"),
+    "softmax_sign_flipped": ("softmax_cross_entropy", "return dscores * dout / N",
+                             "return -dscores * dout / N", "sign"),
+    "softmax_probs_in_place": ("softmax_cross_entropy", "dscores = self.probs.copy()",
+                               "dscores = self.probs", "in place"),
+    "softmax_sum_not_mean": ("softmax_cross_entropy",
+                             "return -log_probs[np.arange(len(y)), y].mean()",
+                             "return -log_probs[np.arange(len(y)), y].sum()", "mean"),
+    "mse_mean_over_entries": ("mse_loss", "return 0.5 * np.sum(self.diff**2) / N",
+                              "return 0.5 * np.mean(self.diff**2)", "batch size"),
+    "mse_missing_half": ("mse_loss", "return 0.5 * np.sum(self.diff**2) / N",
+                         "return np.sum(self.diff**2) / N", "1/2"),
+    "mse_backward_no_N": ("mse_loss", "return dout * self.diff / N", "return dout * self.diff",
+                          "1/N"),
+    "mse_backward_sign": ("mse_loss", "return dout * self.diff / N",
+                          "return -dout * self.diff / N", "sign"),
+    "sequential_not_reversed": ("sequential", "for layer in reversed(self.layers):",
+                                "for layer in self.layers:", "reverse"),
+    "sequential_drops_gradient": ("sequential", "dout = layer.backward(dout)",
+                                  "layer.backward(dout)", "pass it on"),
+    "sgd_adds": ("sgd_step", "layer.W -= lr * layer.dW", "layer.W += lr * layer.dW",
+                 "subtracts"),
+    "sgd_forgets_bias": ("sgd_step", "layer.b -= lr * layer.db", "pass", "did not change"),
+    "sgd_no_skip": ("sgd_step", 'if hasattr(layer, "W"):\n            layer.W -= lr * layer.dW',
+                    "layer.W -= lr * layer.dW", "skip them"),
+}
+
+# Correct answers written differently from the model answers: each must score full marks, and
+# all of them are submitted together in one notebook.
+ALTERNATIVE_SOLUTIONS = {
+    "numerical_gradient": """
+def numerical_gradient(f, x, h=1e-5):
+    # never touches x: f is evaluated at shifted copies
+    grad = np.empty(x.shape)
+    flat_grad = grad.reshape(-1)  # a view: writing into it fills grad
+    for i in range(x.size):
+        step = np.zeros(x.size)
+        step[i] = h
+        step = step.reshape(x.shape)
+        flat_grad[i] = (f(x + step) - f(x - step)) / (2 * h)
+    return grad
+""",
+    "affine": """
+class Affine:
+    def __init__(self, W, b):
+        self.W = np.array(W, dtype=float)  # own copies
+        self.b = np.array(b, dtype=float)
+
+    def forward(self, x):
+        self.cache = x
+        return np.einsum("nd,dm->nm", x, self.W) + self.b
+
+    def backward(self, dout):
+        x = self.cache
+        self.dW = np.einsum("nd,nm->dm", x, dout)
+        self.db = np.einsum("nm->m", dout)
+        return np.einsum("nm,dm->nd", dout, self.W)
+""",
+    "relu": """
+class ReLU:
+    def forward(self, x):
+        self.x = x
+        return x * (x > 0)
+
+    def backward(self, dout):
+        return dout * (self.x > 0)
+""",
+    "sigmoid": """
+class Sigmoid:
+    # the derivative is computed from the cached input, with a formula stable for any x
+    def forward(self, x):
+        self.x = x
+        return np.exp(-np.logaddexp(0.0, -x))
+
+    def backward(self, dout):
+        s = np.exp(-np.logaddexp(0.0, -self.x))
+        return dout * s * (1.0 - s)
+""",
+    "tanh": """
+class Tanh:
+    def forward(self, x):
+        self.x = x
+        return np.tanh(x)
+
+    def backward(self, dout):
+        return dout / np.cosh(self.x) ** 2
+""",
+    "softmax_cross_entropy": """
+class SoftmaxCrossEntropy:
+    def forward(self, scores, y):
+        z = scores - np.max(scores, axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= np.sum(p, axis=1, keepdims=True)  # p is a new array, so /= is safe
+        N = scores.shape[0]
+        self.p, self.onehot = p, np.eye(scores.shape[1])[y]
+        return float(-np.sum(np.log(p[np.arange(N), y])) / N)
+
+    def backward(self, dout=1.0):
+        return (self.p - self.onehot) * (dout / self.p.shape[0])
+""",
+    "mse_loss": """
+class MSELoss:
+    def forward(self, pred, target):
+        self.pred, self.target = pred, target
+        return float(0.5 * np.mean(np.sum((pred - target) ** 2, axis=1)))
+
+    def backward(self, dout=1.0):
+        return dout * (self.pred - self.target) / len(self.pred)
+""",
+    "sequential": """
+class Sequential:
+    def __init__(self, *layers):
+        self.layers = [layer for layer in layers]
+
+    def forward(self, x):
+        out = x
+        for i in range(len(self.layers)):
+            out = self.layers[i].forward(out)
+        return out
+
+    def backward(self, dout):
+        grad = dout
+        for i in range(len(self.layers) - 1, -1, -1):
+            grad = self.layers[i].backward(grad)
+        return grad
+""",
+    # rebinding (a new array) instead of updating in place: accepted, the layer still moves
+    "sgd_step": """
+def sgd_step(model, lr):
+    for layer in model.layers:
+        for name in ("W", "b"):
+            if hasattr(layer, "d" + name):
+                setattr(layer, name, getattr(layer, name) - lr * getattr(layer, "d" + name))
+""",
+}

@@ -1,0 +1,793 @@
+"""Hidden checks for a3_computation_graph: the Value engine, topological order, backward, seed graph.
+
+Each check isolates its entity where it can:
+- check_value drives the student's operations by calling every node's _backward in the
+  *reference* topological order, so it does not depend on the student's backward;
+- check_topological_order runs on graphs of reference Values and on graphs made with the
+  student's constructor only, never with the student's operations;
+- check_backward calls the student's backward function on graphs of reference Values, so a
+  wrong operation in the student's Value does not cost the backward points;
+- check_seed_graph depends on everything by nature; when it fails it says which of Value,
+  backward and topological_order fails its own check.
+"""
+
+import numbers
+from collections import namedtuple
+
+import numpy as np
+
+from grader import reference as ref
+from grader.sandbox_runner import Remote
+
+from .common import Mistake, call, expect_close, expect_number, fail
+
+# A fixed secret seed: grades are reproducible, and the inputs are not in the student's copy.
+_SEED = 40417
+
+# ---------------------------------------------------------------------------------------------
+# Feedback sentences (they name the mistake; they never show reference values)
+
+UPSTREAM = ("it ignores the upstream gradient: multiply the local derivative by out.grad "
+            "(chain rule).")
+OVERWRITE = ("a node used several times must accumulate its gradient: use += in _backward, "
+             "never =, since each use adds its own contribution (for x * x, self and other "
+             "are the same node).")
+MUL_SWAP = "the local derivative of x * y with respect to x is y (and with respect to y is x)."
+SUB_SIGN = ("in x - y the local derivative with respect to y is -1: check the sign in "
+            "__sub__'s backward (other.grad gets -out.grad).")
+DIV_SQUARE = "d(x / y)/dy is -x / y**2 (the square is missing)."
+NEG = "the local derivative of -x is -1."
+RSUB = ("2 - x came out as x - 2: Python calls x.__rsub__(2) for 2 - x, so __rsub__(self, other) "
+        "must compute other - self.")
+RTRUEDIV = ("3 / x came out as x / 3: Python calls x.__rtruediv__(3) for 3 / x, so "
+            "__rtruediv__(self, other) must compute other / self.")
+POW_RULE = "the power rule is d(x**k)/dx = k * x**(k - 1), not k * x**k."
+POW_FACTOR = "the power rule is d(x**k)/dx = k * x**(k - 1): the factor k is missing."
+EXP = "the local derivative of e**x is e**x itself (out.data), not 1."
+LOG_OUT = ("d log(x)/dx is 1/x with x the input (self.data); dividing by the output log(x) is "
+           "wrong.")
+SIGMOID_AT_INPUT = ("sigma'(x) = s (1 - s) with s = sigma(x) the output; x (1 - x) uses the "
+                    "input instead.")
+SIGMOID_TWICE = ("sigma is applied twice: s = out.data already is sigma(x), so the local "
+                 "derivative is s * (1 - s).")
+SIGMOID_ALONE = "sigma(x) alone is not its derivative: sigma'(x) = sigma(x) (1 - sigma(x))."
+RELU_NEGATIVE = "ReLU passes no gradient where its input is negative (local derivative 0)."
+RELU_POSITIVE = "ReLU passes the whole gradient where its input is positive (local derivative 1)."
+TANH_AT_INPUT = ("tanh'(x) is 1 - tanh(x)^2: square the output t = tanh(x), not the input x "
+                 "(1 - x^2 is wrong).")
+NOT_REVERSED = ("the _backward functions ran in topological order instead of reversed "
+                "topological order: walk reversed(topological_order(self)), so that the root's "
+                "_backward runs first.")
+NO_SEED = ("every gradient is 0: after resetting, set self.grad = 1.0 (d self/d self = 1) before "
+           "calling the _backward functions.")
+NO_RESET = ("a second backward() added to the gradients of the first: set every node's grad to 0 "
+            "at the start of backward(), before self.grad = 1.0.")
+TOPO_HINT = ("(Your topological_order does not give a valid order for this graph, and backward "
+             "relies on it: make topological_order pass its test first.)")
+
+# ---------------------------------------------------------------------------------------------
+# Walking a student's graph
+
+
+def _nodes(entity, root, what):
+    """Every node reachable from root through _prev (explicit stack), each checked to be a node."""
+    seen, stack = {id(root): root}, [root]
+    while stack:
+        node = stack.pop()
+        missing = [a for a in ("data", "grad", "_prev", "_backward") if not hasattr(node, a)]
+        if missing and not hasattr(node, "data"):
+            fail(entity, f"the graph of {what} holds a {type(node).__name__} where a Value should "
+                 "be: _prev must contain Value nodes only (turn numbers into Value(...) first).")
+        if missing:
+            fail(entity, f"a node in the graph of {what} has no .{missing[0]}; every Value needs "
+                 "data, grad, _prev and _backward (set in __init__).")
+        try:
+            inputs = list(node._prev)
+        except TypeError:
+            fail(entity, f"_prev of a node in {what} is not a collection of nodes; it should be "
+                 "the set of the inputs.")
+        for child in inputs:
+            if id(child) not in seen:
+                seen[id(child)] = child
+                stack.append(child)
+    return list(seen.values())
+
+
+def _reference_order(entity, root, what):
+    try:
+        return ref.topological_order(root)
+    except TypeError as exc:  # unhashable nodes
+        fail(entity, f"the nodes of {what} cannot be put in a set ({exc}); do not define __eq__ "
+             "on Value.")
+
+
+def _push_gradients(entity, root, dout, what):
+    """Run every node's _backward in reversed reference topological order, root.grad = dout."""
+    order = _reference_order(entity, root, what)
+    for node in order:
+        node.grad = 0.0
+    root.grad = dout
+    for node in reversed(order):
+        try:
+            node._backward()
+        except Exception as exc:  # noqa: BLE001  (student code)
+            fail(entity, f"the _backward of a node in {what} raised {type(exc).__name__}: {exc}")
+
+
+def _run(entity, what, method, fn, *args):
+    """Run a student expression; an exception becomes feedback naming the method involved."""
+    try:
+        return fn(*args)
+    except NotImplementedError:
+        fail(entity, f"{what} is not implemented yet ({method} still raises NotImplementedError).")
+    except Exception as exc:  # noqa: BLE001  (student code)
+        hint = ""
+        if isinstance(exc, AttributeError) and "has no attribute 'data'" in str(exc):
+            hint = (" A number must become a Value before you read .data: "
+                    "other = other if isinstance(other, Value) else Value(other).")
+        fail(entity, f"computing {what} raised {type(exc).__name__}: {exc} (look at {method})."
+             + hint)
+
+
+# ---------------------------------------------------------------------------------------------
+# check_value
+
+# what: the expression; method: the method it exercises; build(*leaves) -> root;
+# values: the leaves' data; grad_mistakes(values, dout) -> one [(wrong grad, sentence)] per leaf;
+# data_mistakes(values) -> [(wrong data, sentence)].
+_Case = namedtuple("_Case", "what method build values grad_mistakes data_mistakes")
+
+
+def _case(what, method, build, values, grad_mistakes=None, data_mistakes=None):
+    return _Case(what, method, build, tuple(float(v) for v in values),
+                 grad_mistakes or (lambda v, d: [[] for _ in v]),
+                 data_mistakes or (lambda v: []))
+
+
+def _value_cases(rng):
+    def anywhere(n=1, scale=2.5):
+        return rng.uniform(-scale, scale, n)
+
+    def away_from_zero(n=1):
+        return rng.choice([-1.0, 1.0], n) * rng.uniform(0.4, 2.5, n)
+
+    def positive(n=1):
+        return rng.uniform(1.3, 3.5, n)
+
+    cases = [
+        _case("x + y", "__add__", lambda x, y: x + y, anywhere(2)),
+        _case("x * y", "__mul__", lambda x, y: x * y, away_from_zero(2),
+              lambda v, d: [[(v[0] * d, MUL_SWAP)], [(v[1] * d, MUL_SWAP)]]),
+        _case("x - y", "__sub__", lambda x, y: x - y, anywhere(2),
+              lambda v, d: [[], [(d, SUB_SIGN)]]),
+        _case("x / y", "__truediv__", lambda x, y: x / y, away_from_zero(2),
+              lambda v, d: [[(v[1] * d, "d(x / y)/dx is 1 / y.")],
+                            [(-v[0] / v[1] * d, DIV_SQUARE)]]),
+        _case("x + 1.5", "__add__", lambda x: x + 1.5, anywhere()),
+        _case("1.5 + x", "__radd__", lambda x: 1.5 + x, anywhere()),
+        _case("x * 2.5", "__mul__", lambda x: x * 2.5, anywhere()),
+        _case("2.5 * x", "__rmul__", lambda x: 2.5 * x, anywhere()),
+        _case("x - 0.75", "__sub__", lambda x: x - 0.75, anywhere()),
+        _case("2 - x", "__rsub__", lambda x: 2 - x, anywhere(),
+              lambda v, d: [[(d, RSUB)]], lambda v: [(v[0] - 2, RSUB)]),
+        _case("x / 4", "__truediv__", lambda x: x / 4, anywhere()),
+        _case("3 / x", "__rtruediv__", lambda x: 3 / x, away_from_zero(),
+              lambda v, d: [[(d / 3, RTRUEDIV), (-3 / v[0] * d, DIV_SQUARE)]],
+              lambda v: [(v[0] / 3, RTRUEDIV)]),
+        _case("-x", "__neg__", lambda x: -x, away_from_zero(), lambda v, d: [[(d, NEG)]],
+              lambda v: [(v[0], "-x came out as x: negate it, for example as x * -1.")]),
+    ]
+    for k, values in ((3, away_from_zero()), (2, away_from_zero()), (-2, away_from_zero()),
+                      (0.5, positive()), (-1.5, positive())):
+        cases.append(_case(f"x ** {k}", "__pow__", lambda x, k=k: x**k, values,
+                           lambda v, d, k=k: [[(k * v[0]**k * d, POW_RULE),
+                                               (v[0] ** (k - 1) * d, POW_FACTOR)]]))
+    cases += [
+        _case("x.exp()", "exp", lambda x: x.exp(), anywhere(), lambda v, d: [[(d, EXP)]]),
+        _case("x.log()", "log", lambda x: x.log(), positive(),
+              lambda v, d: [[(d / np.log(v[0]), LOG_OUT)]]),
+        _case("x.sigmoid()", "sigmoid", lambda x: x.sigmoid(), anywhere(scale=4.0),
+              _sigmoid_mistakes),
+        _case("x.sigmoid() at a large x", "sigmoid", lambda x: x.sigmoid(), [7.5],
+              _sigmoid_mistakes),
+        _case("x.relu() at x > 0", "relu", lambda x: x.relu(), positive(),
+              lambda v, d: [[(0.0, RELU_POSITIVE)]]),
+        _case("x.relu() at x < 0", "relu", lambda x: x.relu(), -positive(),
+              lambda v, d: [[(d, RELU_NEGATIVE)]]),
+        _case("x.tanh()", "tanh", lambda x: x.tanh(), away_from_zero(),
+              lambda v, d: [[((1 - v[0] ** 2) * d, TANH_AT_INPUT)]]),
+        # a node used twice: its gradient must accumulate
+        _case("x * x", "__mul__", lambda x: x * x, away_from_zero(),
+              lambda v, d: [[(v[0] * d, OVERWRITE)]]),
+        _case("x + x", "__add__", lambda x: x + x, anywhere(), lambda v, d: [[(d, OVERWRITE)]]),
+        _case("x * y + x", "__mul__", lambda x, y: x * y + x, away_from_zero(2),
+              lambda v, d: [[(v[1] * d, OVERWRITE), (d, OVERWRITE)], []]),
+        _case("y * x + x", "__mul__", lambda x, y: y * x + x, away_from_zero(2),
+              lambda v, d: [[(v[1] * d, OVERWRITE), (d, OVERWRITE)], []]),
+        # compositions: everything at once
+        _case("(x * y + x.tanh()) / (y ** 2 + 1)", "several operations",
+              lambda x, y: (x * y + x.tanh()) / (y**2 + 1), anywhere(2)),
+        _case("(x - y).sigmoid() * x.exp() - 2 * y", "several operations",
+              lambda x, y: (x - y).sigmoid() * x.exp() - 2 * y, anywhere(2)),
+        _case("(2 - x).relu() + (3 / y).log()", "several operations",
+              lambda x, y: (2 - x).relu() + (3 / y).log(), [rng.uniform(-2, 1.5),
+                                                             rng.uniform(0.5, 2.5)]),
+    ]
+    return cases
+
+
+def _sigmoid_mistakes(v, d):
+    s = ref.sigmoid
+    a = v[0]
+    return [[(a * (1 - a) * d, SIGMOID_AT_INPUT),
+             (s(s(a)) * (1 - s(s(a))) * d, SIGMOID_TWICE),
+             (s(a) * d, SIGMOID_ALONE)]]
+
+
+LEAF_NAMES = ("x", "y")
+
+
+def check_value(Value):
+    _check_leaf(Value)
+    rng = np.random.default_rng(_SEED)
+    for case in _value_cases(rng):
+        dout = float(rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 2.0))
+        _check_case(Value, case, dout)
+
+
+def _check_leaf(Value):
+    name = "Value"
+    leaf = call(name, Value, 3)
+    data = expect_number(name, "Value(3).data", getattr(leaf, "data", None))
+    expect_close(name, "Value(3).data", data, 3.0)
+    if not isinstance(getattr(leaf, "grad", None), numbers.Real) or leaf.grad != 0.0:
+        fail(name, "a new Value should start with grad = 0.0.")
+    _nodes(name, leaf, "a leaf Value(3)")
+    if len(list(leaf._prev)) != 0:
+        fail(name, "a leaf (made with Value(3)) should have no inputs: _prev empty.")
+    call(name, leaf._backward)  # a leaf's _backward exists and does nothing harmful
+
+
+def _check_case(Value, case, dout):
+    name = "Value"
+    what = case.what
+    leaves = [call(name, Value, v) for v in case.values]
+    out = _run(name, what, case.method, case.build, *leaves)
+    if not isinstance(out, Value):
+        fail(name, f"{what} returned a {type(out).__name__}; every operation must return a new "
+             "Value.")
+    if any(out is leaf for leaf in leaves):
+        fail(name, f"{what} returned its input; an operation must create a new Value.")
+    reachable = {id(n) for n in _nodes(name, out, what)}
+    for label, leaf in zip(LEAF_NAMES, leaves):
+        if id(leaf) not in reachable:
+            fail(name, f"in {what}, {label} cannot be reached from the result through _prev: "
+                 "create the output with its inputs as _children, Value(data, (self, other)).")
+    for label, leaf, v in zip(LEAF_NAMES, leaves, case.values):
+        if leaf.data != v or leaf.grad != 0.0:
+            fail(name, f"computing {what} changed {label} (its data or grad): an operation only "
+                 "creates a new node; gradients change only inside _backward.")
+    data = expect_number(name, f"({what}).data", out.data)
+    ref_leaves = [ref.Value(v) for v in case.values]
+    ref_out = case.build(*ref_leaves)
+    where = "at " + ", ".join(f"{lab} = {v:.3g}" for lab, v in zip(LEAF_NAMES, case.values))
+    expect_close(name, f"the value of {what} {where}", data, ref_out.data,
+                 mistakes=case.data_mistakes(case.values))
+    _push_gradients(name, out, dout, what)
+    _push_gradients(name, ref_out, dout, what)
+    per_leaf = case.grad_mistakes(case.values, dout)
+    for label, leaf, ref_leaf, mistakes in zip(LEAF_NAMES, leaves, ref_leaves, per_leaf):
+        got = expect_number(name, f"the gradient of {label} in {what}", leaf.grad)
+        expect_close(name, f"the gradient of {label} in {what} {where}", got, ref_leaf.grad,
+                     mistakes=[*mistakes, (ref_leaf.grad / dout, UPSTREAM)])
+    for label, leaf, v in zip(LEAF_NAMES, leaves, case.values):
+        if leaf.data != v:
+            fail(name, f"the backward of {what} changed {label}.data; only grads may change.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Graphs for topological_order and backward: builders return (root, {name: node})
+
+
+def _leaf_graph():
+    x = ref.Value(1.5)
+    return x, {"x": x}
+
+
+def _diamond_graph():
+    x, y = ref.Value(0.7), ref.Value(-1.2)
+    a = x * 2.0
+    b = x + y
+    c = (a * b).tanh()
+    return c, {"x": x, "y": y, "a": a, "b": b, "c": c}
+
+
+def _twice_graph():
+    x = ref.Value(-0.9)
+    y = x * x
+    z = y * x + x
+    return z, {"x": x, "y": y, "z": z}
+
+
+def _equal_values_graph():
+    # distinct nodes with the same data: a visited set keyed by data would merge them
+    a, b = ref.Value(1.0), ref.Value(1.0)
+    c = a * b + a
+    d = c * b
+    return d, {"a": a, "b": b, "c": c, "d": d}
+
+
+def _seed_graph(w=0.8, b=-0.3, x=1.7, y=0.2):
+    w, b = ref.Value(w), ref.Value(b)
+    u1 = w * x
+    u2 = u1 + b
+    u3 = u2.sigmoid()
+    u4 = u3 - y
+    u5 = u4**2
+    u6 = 0.5 * u5
+    u7 = w**2
+    u8 = 0.5 * u7
+    u9 = u6 + u8
+    return u9, {"w": w, "b": b, "u2": u2, "u4": u4, "u7": u7, "u9": u9}
+
+
+def _random_graph(seed=_SEED + 1):
+    rng = np.random.default_rng(seed)
+    leaves = [ref.Value(v) for v in rng.uniform(-1.5, 1.5, 4)]
+    nodes = list(leaves)
+    for _ in range(30):
+        i, j = rng.integers(len(nodes), size=2)
+        a, b = nodes[i], nodes[j]
+        op = rng.integers(5)
+        nodes.append([a + b, a * b, a - b, (a * b).tanh(), (a + b).sigmoid()][op])
+    root = nodes[-1] + nodes[-2] + nodes[-5]
+    return root, {f"leaf{k}": v for k, v in enumerate(leaves)} | {"root": root}
+
+
+def _chain_graph(steps=100, seed=_SEED + 2):
+    """h <- h * w_k + x, 100 times: 300 nodes, 200 deep (fine for a recursive sort)."""
+    rng = np.random.default_rng(seed)
+    x = ref.Value(0.3)
+    h = x
+    weights = []
+    for w in rng.uniform(0.8, 1.05, steps):
+        weights.append(ref.Value(w))
+        h = h * weights[-1] + x
+    return h, {"x": x, "w1": weights[0], "w50": weights[49], "w100": weights[-1], "h": h}
+
+
+_GRAPHS = [("a single node", _leaf_graph), ("a diamond-shaped graph", _diamond_graph),
+           ("a graph using x three times", _twice_graph),
+           ("a graph with two different nodes holding the same number", _equal_values_graph),
+           ("the lecture's graph of f(w, b)", _seed_graph),
+           ("a random expression", _random_graph),
+           ("a chain of 300 nodes", _chain_graph)]
+
+
+def _constructor_graphs(Value):
+    """Graphs made with the student's Value constructor only (not with their operations)."""
+    def make(*args):
+        return call("Value", Value, *args)
+
+    leaf = make(2.0)
+    x, y = make(1.0), make(1.0)
+    a = make(0.0, (x, y), "+")
+    b = make(0.0, (a, x), "*")
+    c = make(0.0, (a, b), "+")
+    chain = [x]
+    for k in range(120):
+        chain.append(make(float(k), (chain[-1], y), "+"))
+    return [("a single node made with your Value", leaf),
+            ("a diamond made with your Value", c),
+            ("a chain of 120 nodes made with your Value", chain[-1])]
+
+
+# ---------------------------------------------------------------------------------------------
+# check_topological_order
+
+
+def _is_topological(order):
+    position = {id(n): i for i, n in enumerate(order)}
+    return all(position[id(c)] < position[id(n)] for n in order for c in n._prev)
+
+
+def _snapshot(nodes):
+    return [(n.data, n.grad, sorted(id(c) for c in n._prev)) for n in nodes]
+
+
+def check_topological_order(topological_order, Value):
+    name = "topological_order"
+    graphs = [(what, build()[0]) for what, build in _GRAPHS]
+    for what, root in [*graphs, *_constructor_graphs(Value)]:
+        _check_order(name, topological_order, root, what)
+
+
+def _check_order(name, topological_order, root, what):
+    nodes = _nodes("Value", root, what)
+    before = _snapshot(nodes)
+    got = call(name, topological_order, root)
+    if not isinstance(got, (list, tuple)):
+        fail(name, f"should return a list of nodes, but it returned a {type(got).__name__}.")
+    got = list(got)
+    ids = {id(n) for n in nodes}
+    strangers = [n for n in got if id(n) not in ids]
+    if strangers:
+        fail(name, f"on {what}, the list holds a {type(strangers[0]).__name__} that is not a node "
+             "of the graph: return the Value objects themselves.")
+    if len({id(n) for n in got}) < len(got):
+        fail(name, f"on {what}, the list has a node more than once: a node used by several "
+             "others is reached several times; keep a set of visited nodes and skip them.")
+    if len(got) < len(nodes):
+        listed = {id(n) for n in got}
+        same_data = {n.data for n in got} & {n.data for n in nodes if id(n) not in listed}
+        hint = (" Different nodes may hold the same number: keep the nodes themselves in the "
+                "visited set, not their data." if same_data else "")
+        fail(name, f"on {what}, the list misses {len(nodes) - len(got)} of the {len(nodes)} "
+             "reachable nodes: visit every input in node._prev, recursively, down to the "
+             "leaves." + hint)
+    if not _is_topological(got):
+        if _is_topological(got[::-1]):
+            fail(name, f"on {what}, the list is reversed: every node must come after all of its "
+                 "inputs, so the root is last (append a node after visiting its inputs; do not "
+                 "reverse the list).")
+        fail(name, f"on {what}, a node comes before one of its inputs: append a node only after "
+             "all of its inputs have been visited (post-order), not when you first reach it.")
+    if _snapshot(nodes) != before:
+        fail(name, f"changed the graph of {what} (a node's data, grad or _prev): it must only "
+             "read the nodes.")
+
+
+# ---------------------------------------------------------------------------------------------
+# check_backward
+
+
+def _simulated_grads(build, *, reverse=True, seed=True, reset=True, calls=1):
+    """The gradients a backward() with a known mistake leaves, made from the reference's pieces."""
+    root, named = build()
+    order = ref.topological_order(root)
+    for _ in range(calls):
+        if reset:
+            for node in order:
+                node.grad = 0.0
+        if seed:
+            root.grad = 1.0
+        for node in reversed(order) if reverse else order:
+            node._backward()
+    return {label: node.grad for label, node in named.items()}
+
+
+def check_backward(Value, backward, topological_order=None):
+    name = "Value.backward"
+    if not callable(backward):
+        fail(name, "backward should be a function backward(self).")
+    if getattr(Value, "backward", None) is not backward:
+        fail(name, "Value.backward is not your backward function: keep the line "
+             "Value.backward = backward after the function (and re-run that cell after the "
+             "Value cell).")
+    leaf = call("Value", Value, 3.0)
+    leaf.grad = 5.0  # a stale gradient from an earlier call
+    call(name, leaf.backward)
+    got = expect_number(name, "x.grad after x.backward() on a single node x", leaf.grad)
+    expect_close(name, "x.grad after x.backward() on a single node x", got, 1.0,
+                 mistakes=[(0.0, NO_SEED), (5.0, NO_SEED), (6.0, NO_RESET)])
+    for what, build in _GRAPHS:
+        try:
+            _check_backward_on(name, backward, what, build)
+        except Mistake as mistake:
+            if topological_order is not None and not _gives_valid_order(topological_order, build):
+                raise Mistake(f"{mistake} {TOPO_HINT}") from None
+            raise
+
+
+def _gives_valid_order(topological_order, build):
+    root, _ = build()
+    try:
+        got = list(topological_order(root))
+    except Exception:  # noqa: BLE001  (student code)
+        return False
+    nodes = ref.topological_order(root)
+    return (len(got) == len(nodes) and {id(n) for n in got} == {id(n) for n in nodes}
+            and _is_topological(got))
+
+
+def _check_backward_on(name, backward, what, build):
+    root, named = build()
+    data_before = {label: node.data for label, node in named.items()}
+    call(name, backward, root)
+    want_root, want_named = build()
+    ref.Value.backward(want_root)
+    want = {label: node.grad for label, node in want_named.items()}
+    not_reversed = _simulated_grads(build, reverse=False)
+    no_seed = _simulated_grads(build, seed=False)
+    # the root first: if its grad is not 1, nothing else can be right
+    got = expect_number(name, f"the root's grad after backward() on {what}", root.grad)
+    expect_close(name, f"the root's grad after backward() on {what}", got, 1.0,
+                 mistakes=[(0.0, NO_SEED)])
+    for label, node in named.items():
+        got = expect_number(name, f"{label}.grad after backward() on {what}", node.grad)
+        expect_close(name, f"{label}.grad after backward() on {what}", got, want[label],
+                     mistakes=[(not_reversed[label], NOT_REVERSED), (no_seed[label], NO_SEED)])
+    call(name, backward, root)
+    no_reset = _simulated_grads(build, reset=False, calls=2)
+    for label, node in named.items():
+        got = expect_number(name, f"{label}.grad after a second backward()", node.grad)
+        expect_close(name, f"{label}.grad after a second backward() on {what}", got, want[label],
+                     mistakes=[(no_reset[label], NO_RESET)])
+    for label, node in named.items():
+        if node.data != data_before[label]:
+            fail(name, f"backward() changed {label}.data on {what}; it may only change grads.")
+
+
+# ---------------------------------------------------------------------------------------------
+# check_seed_graph
+
+
+def _seed_points(seed=_SEED + 3):
+    rng = np.random.default_rng(seed)
+    points = [tuple(float(v) for v in rng.uniform(-2, 2, 4)) for _ in range(5)]
+    points.append((2.5, 1.0, 3.0, 0.9))  # a saturated sigmoid: wx + b = 8.5
+    points.append((-0.6, 0.0, 0.0, 1.0))  # x = 0: only the weight penalty moves w
+    return points
+
+
+def check_seed_graph(seed_graph, Value, backward=None, topological_order=None):
+    name = "seed_graph"
+    try:
+        _check_seed_graph(name, seed_graph, Value)
+    except Mistake as mistake:
+        hint = _upstream_hint(Value, backward, topological_order)
+        if hint:
+            raise Mistake(f"{mistake} {hint}") from None
+        raise
+
+
+def _check_seed_graph(name, seed_graph, Value):
+    for k, point in enumerate(_seed_points()):
+        if k == 0:
+            got, made = _counting_values(Value, lambda p=point: call(name, seed_graph, *p))
+            if made == 0:  # None: not counted
+                fail(name, "seed_graph should build the graph from Value objects (w = Value(w), "
+                     "...) and call backward() on it; the closed form is only for checking.")
+        else:
+            got = call(name, seed_graph, *point)
+        if not isinstance(got, (tuple, list)) or len(got) != 3:
+            fail(name, "should return the three numbers (f, df/dw, df/db).")
+        if any(isinstance(v, Value) for v in got):
+            fail(name, "should return plain numbers (u9.data, w.grad, b.grad), not Value objects.")
+        f, dw, db = (expect_number(name, lab, v) for lab, v in zip(("f", "df/dw", "df/db"), got))
+        w, b, x, y = point
+        want_f, want_dw, want_db = ref.seed_graph(*point)
+        s = ref.sigmoid(w * x + b)
+        no_backward = "the gradients are 0: call u9.backward() before reading w.grad and b.grad."
+        expect_close(name, "f", f, want_f, mistakes=[
+            (0.5 * (s - y) ** 2, "f is missing the weight penalty 1/2 w^2 (u7, u8, u9 = u6 + u8)."),
+            ((s - y) ** 2 + w**2, "f is missing the factors 1/2 (u6 = 0.5 * u5, u8 = 0.5 * u7).")])
+        expect_close(name, "df/db", db, want_db, mistakes=[
+            (0.0, no_backward), (want_dw, "df/dw and df/db are swapped: return (f, dw, db)."),
+            (s - y, "the sigmoid's local derivative s (1 - s) is missing.")])
+        expect_close(name, "df/dw", dw, want_dw, mistakes=[
+            (0.0, no_backward),
+            (x * want_db, ("w feeds u1 = wx and u7 = w^2: the path through u7 (the weight "
+                           "penalty, + w) is missing.")),
+            (w, "w feeds u1 = wx and u7 = w^2: the path through u1 (x times df/du1) is missing."),
+            (x * want_db + 2 * w, "u8 = 0.5 * u7: the path through u7 should add w, not 2w.")])
+
+
+def _counting_values(Value, run):
+    """Run seed_graph while counting the Values it creates (the class is restored afterwards).
+
+    Under isolated grading Value is a proxy of the student's class and its __init__ cannot be
+    swapped from here; the count is then unknown (None) and this one test is skipped."""
+    if isinstance(Value, Remote):
+        return run(), None
+    original = Value.__init__
+    made = [0]
+
+    def counting_init(self, *args, **kwargs):
+        made[0] += 1
+        original(self, *args, **kwargs)
+
+    Value.__init__ = counting_init
+    try:
+        result = run()
+    finally:
+        Value.__init__ = original
+    return result, made[0]
+
+
+def _upstream_hint(Value, backward, topological_order):
+    """Which entity seed_graph builds on fails its own check (seed_graph cannot be right then)."""
+    for entity, check in (("Value", lambda: check_value(Value)),
+                          ("topological_order", lambda: topological_order is None
+                           or check_topological_order(topological_order, Value)),
+                          ("backward", lambda: backward is None
+                           or check_backward(Value, backward))):
+        try:
+            check()
+        except Mistake:
+            return (f"(Your {entity} does not pass its own test yet, and seed_graph is built on "
+                    f"it: fix {entity} first.)")
+    return ""
+
+
+# ---------------------------------------------------------------------------------------------
+# The catalogue the grading tests run through the real pipeline (see grader.simulate):
+# name -> (grade_id, text of the model answer, the mistake typed instead, words of the feedback).
+KNOWN_MISTAKES = {
+    "mul_overwrites": ("value", "other.grad += self.data * out.grad",
+                       "other.grad = self.data * out.grad", "accumulate"),
+    "tanh_at_input": ("value", "self.grad += (1.0 - t**2) * out.grad",
+                      "self.grad += (1.0 - self.data**2) * out.grad", "1 - tanh(x)^2"),
+    "sigmoid_twice": ("value", "self.grad += s * (1.0 - s) * out.grad",
+                      ("self.grad += (1 / (1 + math.exp(-s))) * (1 - 1 / (1 + math.exp(-s)))"
+                       " * out.grad"), "applied twice"),
+    "log_over_output": ("value", "self.grad += out.grad / self.data",
+                        "self.grad += out.grad / out.data", "1/x"),
+    "pow_rule": ("value", "self.grad += k * self.data ** (k - 1) * out.grad",
+                 "self.grad += k * self.data ** k * out.grad", "power rule"),
+    "sub_sign": ("value", "other.grad -= out.grad", "other.grad += out.grad", "__sub__"),
+    "rsub_swapped": ("value", "return Value(other) - self", "return self - other", "__rsub__"),
+    "rtruediv_swapped": ("value", "return Value(other) / self", "return self / other",
+                         "__rtruediv__"),
+    "topological_pre_order": ("topological_order",
+                              ("            for child in node._prev:\n"
+                               "                visit(child)\n"
+                               "            order.append(node)"),
+                              ("            order.append(node)\n"
+                               "            for child in node._prev:\n"
+                               "                visit(child)"), "post-order"),
+    "topological_reversed": ("topological_order", "return order", "return order[::-1]",
+                             "reversed"),
+    "topological_no_visited_set": ("topological_order", "if node not in visited:",
+                                   "if True:", "more than once"),
+    "backward_not_reversed": ("backward", "for node in reversed(order):", "for node in order:",
+                              "reversed"),
+    "backward_no_reset": ("backward", "        node.grad = 0.0\n", "        pass\n",
+                          "second backward"),
+    "backward_no_seed": ("backward", "self.grad = 1.0", "pass", "self.grad = 1.0"),
+    "seed_no_backward": ("seed_graph", "    u9.backward()\n", "", "u9.backward()"),
+    "seed_swapped": ("seed_graph", "return u9.data, w.grad, b.grad",
+                     "return u9.data, b.grad, w.grad", "swapped"),
+}
+
+# Correct answers written differently from the model answers: each must score full marks.
+# They are submitted together in one notebook, so they work with each other.
+ALTERNATIVE_SOLUTIONS = {
+    "value": '''
+class Value:
+    """micrograd style, with composite operations where they are enough."""
+
+    def __init__(self, data, _children=(), _op=""):
+        self.data = float(data)
+        self.grad = 0.0
+        self._prev = set(_children)
+        self._op = _op
+        self._backward = lambda: None
+
+    def __repr__(self):
+        return f"Value({self.data}, grad={self.grad})"
+
+    @staticmethod
+    def wrap(v):
+        return v if isinstance(v, Value) else Value(v)
+
+    def one_input(self, data, local, op):
+        """A node made from self alone, whose derivative with respect to self is local."""
+        out = Value(data, (self,), op)
+
+        def push():
+            self.grad += local * out.grad
+
+        out._backward = push
+        return out
+
+    def __add__(self, other):
+        other = Value.wrap(other)
+        out = Value(self.data + other.data, (self, other), "+")
+
+        def push():
+            for node in (self, other):
+                node.grad += out.grad
+
+        out._backward = push
+        return out
+
+    def __mul__(self, other):
+        other = Value.wrap(other)
+        out = Value(self.data * other.data, (self, other), "*")
+
+        def push():
+            for node, local in ((self, other.data), (other, self.data)):
+                node.grad += local * out.grad
+
+        out._backward = push
+        return out
+
+    def __pow__(self, k):
+        return self.one_input(self.data**k, k * self.data ** (k - 1), f"**{k}")
+
+    def exp(self):
+        e = math.exp(self.data)
+        return self.one_input(e, e, "exp")
+
+    def log(self):
+        return self.one_input(math.log(self.data), 1 / self.data, "log")
+
+    def sigmoid(self):
+        e = math.exp(-self.data)  # the derivative from the input: e^-x / (1 + e^-x)^2
+        return self.one_input(1 / (1 + e), e / (1 + e) ** 2, "sigmoid")
+
+    def relu(self):
+        positive = self.data > 0
+        return self.one_input(self.data if positive else 0.0, 1.0 if positive else 0.0, "relu")
+
+    def tanh(self):
+        return self.one_input(math.tanh(self.data), 1 / math.cosh(self.data) ** 2, "tanh")
+
+    def __neg__(self):
+        return self * -1
+
+    def __sub__(self, other):
+        return self + (-other)
+
+    def __truediv__(self, other):
+        return self * other**-1
+
+    def __radd__(self, other):
+        return self + other
+
+    def __rmul__(self, other):
+        return self * other
+
+    def __rsub__(self, other):
+        return -self + other
+
+    def __rtruediv__(self, other):
+        return self**-1 * other
+''',
+    "topological_order": '''
+def topological_order(root):
+    # iterative depth-first search: a node is listed once all of its inputs are listed
+    order, done, stack = [], set(), [root]
+    while stack:
+        node = stack[-1]
+        waiting = [c for c in node._prev if c not in done]
+        if waiting:
+            stack.extend(waiting)
+            continue
+        stack.pop()
+        if node not in done:
+            done.add(node)
+            order.append(node)
+    return order
+''',
+    "backward": '''
+def backward(self):
+    # Kahn's algorithm: a node runs once every node computed from it has run
+    nodes = topological_order(self)
+    consumers = {node: 0 for node in nodes}
+    for node in nodes:
+        node.grad = 0.0
+        for child in node._prev:
+            consumers[child] += 1
+    self.grad = 1.0
+    ready = [self]
+    while ready:
+        node = ready.pop()
+        node._backward()
+        for child in node._prev:
+            consumers[child] -= 1
+            if consumers[child] == 0:
+                ready.append(child)
+
+
+Value.backward = backward
+''',
+    "seed_graph": '''
+def seed_graph(w, b, x, y):
+    w, b = Value(w), Value(b)
+    f = 0.5 * ((w * x + b).sigmoid() - y) ** 2 + 0.5 * w**2
+    f.backward()
+    return f.data, w.grad, b.grad
+''',
+}

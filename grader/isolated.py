@@ -1,0 +1,149 @@
+"""Points from checks the student's kernel cannot influence.
+
+For one submission: take the instructor's setup cells (from the source notebook) and the
+student's solution cells (by grade_id, from the submitted notebook), run them in a Sandbox, and
+run each test cell's hidden check here, in the grading process, on proxies of the student's
+objects. The hidden block of each source test cell names its check:
+
+    ### BEGIN HIDDEN TESTS
+    from grader.checks import a1_scalar_backprop as hidden
+    hidden.check_add_gate(AddGate)
+    ### END HIDDEN TESTS
+"""
+
+import importlib
+import re
+from dataclasses import dataclass
+
+from .checks.common import Mistake
+from .sandbox import Sandbox, SandboxDied
+from .sandbox_runner import RemoteError
+
+_MODULE = re.compile(r"from\s+grader\.checks\s+import\s+(\w+)\s+as\s+hidden")
+_CHECK = re.compile(r"hidden\.(check_\w+)\(([^)]*)\)")
+_DEFINES = re.compile(r"^(?:class|def)\s+(\w+)", re.MULTILINE)
+
+
+@dataclass
+class Verdict:
+    passed: bool
+    message: str = ""  # feedback for the student when it failed
+    flag: str = ""  # a note for the instructor (review, repaired cell, ...)
+
+
+def nbgrader_meta(cell):
+    return cell.metadata.get("nbgrader", {})
+
+
+def hidden_checks(test_cell):
+    """[(module name, check name, [argument names])] called by a source test cell."""
+    module = _MODULE.search(test_cell.source)
+    if not module:
+        return []
+    return [(module.group(1), name, [a.strip() for a in args.split(",") if a.strip()])
+            for name, args in _CHECK.findall(test_cell.source)]
+
+
+def setup_cells(source_nb):
+    return [{"id": nbgrader_meta(c)["grade_id"], "source": c.source} for c in source_nb.cells
+            if c.cell_type == "code" and nbgrader_meta(c).get("grade_id", "").startswith("setup")]
+
+
+def solution_cells(source_nb, submitted_nb):
+    """The student's code for every source solution cell, found by grade_id; when the grade_id
+    was changed or removed, by the names the model answer defines (the cell is repaired)."""
+    submitted = [c for c in submitted_nb.cells if c.cell_type == "code"]
+    by_id = {}
+    for c in submitted:
+        by_id.setdefault(nbgrader_meta(c).get("grade_id"), c)
+    cells, notes = [], []
+    for cell in source_nb.cells:
+        meta = nbgrader_meta(cell)
+        if cell.cell_type != "code" or not meta.get("solution"):
+            continue
+        gid = meta["grade_id"]
+        found = by_id.get(gid)
+        if found is None:
+            names = set(_DEFINES.findall(cell.source))
+            found = next((c for c in submitted if names & set(_DEFINES.findall(c.source))), None)
+            if found is not None:
+                notes.append(f"solution cell {gid} had lost its nbgrader id; found by its code")
+        if found is None:
+            notes.append(f"solution cell {gid} is missing")
+            continue
+        cells.append({"id": gid, "source": found.source})
+    return cells, notes
+
+
+def isolated_verdicts(source_nb, submitted_nb, hide=()):
+    """({test grade_id: Verdict} for every auto-graded test cell of the source notebook,
+    [notes for the instructor about the submission as a whole])."""
+    cells, notes = solution_cells(source_nb, submitted_nb)
+    program = setup_cells(source_nb) + cells
+    verdicts, sandbox = {}, None
+    try:
+        for cell in source_nb.cells:
+            meta = nbgrader_meta(cell)
+            if cell.cell_type != "code" or not meta.get("grade"):
+                continue
+            if sandbox is None:
+                sandbox, killers = start_sandbox(program, hide)
+                notes += [f"running cell {k} ends the process" for k in killers
+                          if f"running cell {k} ends the process" not in notes]
+            verdict, sandbox_alive = _run_cell_checks(sandbox, hidden_checks(cell))
+            if not sandbox_alive:
+                sandbox.close()
+                sandbox = None  # the next cell gets a fresh process
+            if not verdict.passed:
+                broken = {k: v for k, v in (sandbox.cell_errors.items() if sandbox else ())}
+                if broken:
+                    verdict.message += " (Your code raised when it ran: " + "; ".join(
+                        f"{k}: {v}" for k, v in broken.items()) + ")"
+            verdicts[meta["grade_id"]] = verdict
+    finally:
+        if sandbox is not None:
+            sandbox.close()
+    return verdicts, notes
+
+
+def start_sandbox(program, hide):
+    """A sandbox with the program's cells run; a cell that kills the process on its own (say
+    os._exit at the top level) is left out, so the other cells still get their points."""
+    try:
+        return Sandbox(program, hide=hide), []
+    except SandboxDied:
+        pass
+    kept, killers = [], []
+    for cell in program:
+        try:
+            Sandbox([*kept, cell], hide=hide).close()
+            kept.append(cell)
+        except SandboxDied:
+            killers.append(cell["id"])
+    return Sandbox(kept, hide=hide), killers
+
+
+def _run_cell_checks(sandbox, checks):
+    if not checks:
+        return Verdict(False, "", "no hidden check is defined for this cell"), True
+    try:
+        for module, name, args in checks:
+            check = getattr(importlib.import_module(f"grader.checks.{module}"), name)
+            entities = []
+            for arg in args:
+                try:
+                    entities.append(sandbox.get(arg))
+                except RemoteError:
+                    return Verdict(False, f"{arg} is not defined: its cell did not run or "
+                                          "does not define it."), True
+            check(*entities)
+    except Mistake as mistake:
+        return Verdict(False, str(mistake)), True
+    except SandboxDied as died:
+        return Verdict(False, str(died) + "."), False
+    except (RemoteError, NotImplementedError) as exc:
+        return Verdict(False, f"your code raised {exc}"), True
+    except Exception as exc:  # noqa: BLE001  (a grader bug must not stop the batch)
+        return Verdict(False, "this cell could not be checked",
+                       f"grader error in {checks}: {type(exc).__name__}: {exc}"), True
+    return Verdict(True), True
