@@ -23,6 +23,7 @@ import signal
 import sys
 
 NUMERIC_KINDS = "biuf"  # bool, int, unsigned and float arrays cross the wire; nothing else
+SHARED_ARRAYS_KEPT = 64  # shared arrays remembered (most recent first): bounded sync cost
 
 
 class RemoteError(Exception):
@@ -66,9 +67,10 @@ class Remote:
         self._end.request({"op": "setattr", "target": self._handle, "name": name,
                            "value": self._end.encode(value)})
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
         return self._end.request({"op": "call", "target": self._handle,
-                                  "args": [self._end.encode(a) for a in args]})
+                                  "args": [self._end.encode(a) for a in args],
+                                  "kwargs": {k: self._end.encode(v) for k, v in kwargs.items()}})
 
     def __repr__(self):
         return "<object of the student's code>"
@@ -149,11 +151,20 @@ class Endpoint:
             return {"t": "yours", "v": value._handle}
         return {"t": "mine", "v": self.handle_of(value)}
 
+    def remember(self, key, array):
+        """Keep a shared array (most recently used last); forget the oldest beyond the limit."""
+        self.shared.pop(key, None)
+        self.shared[key] = array
+        while len(self.shared) > SHARED_ARRAYS_KEPT:
+            oldest = next(iter(self.shared))
+            del self.shared[oldest]
+            self.snapshots.pop(oldest, None)
+
     def encode_array(self, array, key=None):
-        array = self.np.ascontiguousarray(array)
         if key is None and self.share_arrays:
             key = id(array)
-            self.shared[key] = array
+            self.remember(key, array)  # the original object, so changes sent back land in it
+        array = self.np.ascontiguousarray(array)
         data = base64.b64encode(array.astype(array.dtype.newbyteorder("<")).tobytes()).decode()
         return {"t": "a", "dtype": array.dtype.newbyteorder("<").str,
                 "shape": list(array.shape), "data": data, "id": key}
@@ -173,7 +184,7 @@ class Endpoint:
                 if known.shape == array.shape and known.dtype == array.dtype:
                     self.np.copyto(known, array)
                     array = known
-            self.shared[key] = array
+            self.remember(key, array)
             self.snapshots[key] = array.copy()
             return array
         if t in ("list", "tuple", "set"):
@@ -243,7 +254,8 @@ class Endpoint:
             setattr(target, msg["name"], self.decode(msg["value"]))
             return None
         if op == "call":
-            return target(*[self.decode(a) for a in msg["args"]])
+            kwargs = {k: self.decode(v) for k, v in msg.get("kwargs", {}).items()}
+            return target(*[self.decode(a) for a in msg["args"]], **kwargs)
         if op == "isinstance":
             return isinstance(self.decode(msg["args"][0]), target)
         return self.extra_op(msg)

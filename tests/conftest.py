@@ -79,6 +79,10 @@ def graded_class(tmp_path_factory):
         for k, round_ in enumerate(mistake_rounds(aid)):
             put(f"mistakes{k}_{aid}",
                 with_mistakes(release_path(aid), source_path(aid), aid, list(round_.values())))
+    for student, nb in tampering_submissions().items():
+        path = subs / student / "a1_scalar_backprop" / "a1_scalar_backprop.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, path)
     out = base / "out"
     done = subprocess.run([sys.executable, "-m", "course.cli", "autograde", str(subs),
                            "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
@@ -86,6 +90,77 @@ def graded_class(tmp_path_factory):
     return {"returncode": done.returncode, "stdout": done.stdout, "stderr": done.stderr,
             "out": out, "grades": _rows(out / "grades.csv"),
             "cells": _rows(out / "cell_grades.csv")}
+
+
+WRONG_ADD_GATE = """
+class AddGate:
+    def forward(self, x, y):
+        return x + y
+
+    def backward(self, dout):
+        return 1.0, 1.0
+"""
+
+# Student code that tries to get points it did not earn (cheats) on a1's AddGate cell
+# (5 points); each must score 0 there and, where the notebook's own run was fooled, be flagged.
+CHEATS = {
+    # every later cell becomes `pass` in the kernel, so the notebook's own tests all "pass"
+    "cheat_input_transformer": WRONG_ADD_GATE + (
+        "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])\n"),
+    # assertions that can never fail, in numpy.testing and in builtins
+    "cheat_patches_numpy": WRONG_ADD_GATE + (
+        "import numpy, numpy.testing, builtins\n"
+        "numpy.testing.assert_allclose = lambda *a, **k: None\n"
+        "numpy.isclose = lambda *a, **k: True\nnumpy.allclose = lambda *a, **k: True\n"),
+    # numbers that equal anything
+    "cheat_always_equal": (
+        "class Anything(float):\n"
+        "    def __eq__(self, other):\n        return True\n"
+        "    def __sub__(self, other):\n        return Anything(0.0)\n"
+        "    __rsub__ = __sub__\n"
+        "    def __abs__(self):\n        return Anything(0.0)\n"
+        "class AddGate:\n"
+        "    def forward(self, x, y):\n        return Anything(0.0)\n"
+        "    def backward(self, dout):\n        return Anything(0.0), Anything(0.0)\n"),
+    # the instructor's reference, imported or read from disk
+    "cheat_imports_grader": "from grader.reference import AddGate\n",
+    "cheat_reads_solutions": (
+        "import json\n"
+        f"cells = json.load(open({str(ROOT / 'solutions/a1_scalar_backprop/a1_scalar_backprop.ipynb')!r}))['cells']\n"
+        "exec(''.join(next(c['source'] for c in cells if 'class AddGate' in ''.join(c['source']))))\n"),
+    # prints the success message without doing the work
+    "cheat_prints_success": WRONG_ADD_GATE + "print('AddGate: visible tests passed.')\n",
+}
+
+
+def tampering_submissions():
+    """{student: notebook}: the cheats, plus test cells deleted, duplicated and edited."""
+    from grader.simulate import completed
+
+    aid = "a1_scalar_backprop"
+    subs = {}
+    for student, code in CHEATS.items():
+        subs[student] = completed(release_path(aid), source_path(aid),
+                                  {"add_gate": lambda _, code=code: code})
+    nb = completed(release_path(aid), source_path(aid))
+    test_cell = next(c for c in nb.cells
+                     if c.metadata.get("nbgrader", {}).get("grade_id") == "test_add_gate")
+    deleted = nbformat.from_dict(nb)
+    deleted.cells = [c for c in nb.cells if c is not test_cell]
+    subs["tamper_deletes_test"] = deleted
+    duplicated = nbformat.from_dict(nb)
+    i = nb.cells.index(test_cell)
+    copy = nbformat.from_dict(test_cell)
+    copy["id"] = "copied-test"
+    duplicated.cells = [*nb.cells[: i + 1], copy, *nb.cells[i + 1:]]
+    subs["tamper_duplicates_test"] = duplicated
+    edited = nbformat.from_dict(nb)
+    for cell in edited.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_add_gate":
+            cell.source = "print('all good')"
+            cell.metadata["nbgrader"]["grade_id"] = "renamed_test"
+    subs["tamper_edits_and_renames_test"] = edited
+    return subs
 
 
 def _rows(path):

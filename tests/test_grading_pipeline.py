@@ -4,7 +4,7 @@ on one simulated class, graded once per session (see conftest.graded_class)."""
 import re
 
 import pytest
-from conftest import assignment_ids, mistake_rounds
+from conftest import CHEATS, assignment_ids, mistake_rounds
 
 from grader.simulate import catalogue
 
@@ -116,8 +116,10 @@ def test_broken_submissions_get_zero_and_a_reason(graded_class):
     for aid in AIDS:
         broken = grade_row(graded_class, "dee_broken_file", aid)
         assert float(broken["score"]) == 0 and "not a readable notebook" in broken["reason"]
+        # os._exit in the first solution cell: that cell's points are lost, the batch goes on
         dying = grade_row(graded_class, "eli_kernel_dies", aid)
-        assert float(dying["score"]) == 0 and dying["reason"]
+        assert float(dying["score"]) < float(dying["max_score"])
+        assert "ends the process" in dying["reason"] and "kernel died" in dying["reason"]
 
 
 def test_zipped_submissions_are_graded(graded_class):
@@ -138,3 +140,29 @@ def test_cell_grades_have_the_contract_columns(graded_class):
     header = (graded_class["out"] / "cell_grades.csv").read_text().splitlines()[0]
     assert header.split(",")[:5] == ["student_id", "assignment_id", "grade_id", "score",
                                      "max_score"]
+
+
+@pytest.mark.parametrize("student", sorted(CHEATS))
+def test_cheating_code_earns_nothing(graded_class, student):
+    cells = cell_rows(graded_class, student, "a1_scalar_backprop")
+    assert float(cells["test_add_gate"]["score"]) == 0, f"{student} got the AddGate points"
+    others = {g: c for g, c in cells.items() if g != "test_add_gate"}
+    assert all(float(c["score"]) == float(c["max_score"]) for c in others.values())
+
+
+def test_a_fooled_notebook_run_is_flagged_for_review(graded_class):
+    row = grade_row(graded_class, "cheat_input_transformer", "a1_scalar_backprop")
+    assert row["status"] == "review" and "test_add_gate" in row["reason"]
+    flag = cell_rows(graded_class, "cheat_input_transformer", "a1_scalar_backprop")[
+        "test_add_gate"]["flag"]
+    assert "tampering" in flag
+
+
+@pytest.mark.parametrize("student", ["tamper_deletes_test", "tamper_duplicates_test",
+                                     "tamper_edits_and_renames_test"])
+def test_changed_test_cells_are_repaired_and_flagged(graded_class, student):
+    cells = cell_rows(graded_class, student, "a1_scalar_backprop")
+    score, max_score = auto_score(cells)
+    assert score == max_score == 100, "the instructor's test cells grade the correct code"
+    assert "instructor's was graded" in cells["test_add_gate"]["flag"]
+    assert grade_row(graded_class, student, "a1_scalar_backprop")["status"] == "review"
