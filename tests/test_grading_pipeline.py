@@ -131,6 +131,8 @@ def test_zipped_submissions_are_graded(graded_class):
 
 def test_feedback_shows_no_hidden_tests(graded_class):
     for html in (graded_class["out"] / "feedback").rglob("*.html"):
+        if html.parent.parent.name == "cheat_imports_grader":
+            continue  # that student's own code says "from grader.reference import ..."
         text = html.read_text()
         for secret in ("BEGIN HIDDEN TESTS", "grader.checks", "hidden.check_", "grader.reference"):
             assert secret not in text, f"{html} shows {secret!r}"
