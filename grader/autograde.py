@@ -25,7 +25,9 @@ from .isolated import isolated_verdicts
 from .nbgrader_run import nbgrader_env
 from .release import assignment_ids, release
 
-CELL_TIMEOUT = 30  # seconds per notebook cell before nbgrader interrupts the kernel
+# seconds per notebook cell before nbgrader interrupts the kernel
+CELL_TIMEOUT = int(os.environ.get("BACKPROP_COURSE_CELL_TIMEOUT", "30"))
+WORKER_MEMORY_BYTES = 6 * 1024**3  # a worker and the kernels it starts (a runaway allocation)
 
 
 @dataclass
@@ -50,8 +52,9 @@ class Result:
 def find_submissions(submissions_dir, known_assignments, staging):
     """Map SUBMISSIONS/<student>/<assignment>/*.ipynb (and zips of such folders) to Submissions.
 
-    A zip is unpacked into staging; if it holds only <assignment>/ folders, its file name
-    (without .zip) is the student id.
+    A zip is unpacked into staging; its file name (without .zip) is the student id when it
+    holds only <assignment>/ folders, or just <assignment>.ipynb files. An <assignment> folder
+    without any notebook is a submission too (graded 0: "missing notebook").
     """
     submissions_dir = Path(submissions_dir)
     found = {}
@@ -61,20 +64,31 @@ def find_submissions(submissions_dir, known_assignments, staging):
         _safe_unzip(zpath, target)
         roots.append((target, zpath.stem))
     for base, zip_student in roots:
-        for nb in sorted(base.rglob("*.ipynb")):
-            parts = nb.relative_to(base).parts
+        for path in sorted(base.rglob("*")):
+            parts = path.relative_to(base).parts
             if any(p in (".ipynb_checkpoints", "__MACOSX") or p.startswith(".") for p in parts):
                 continue
-            hits = [i for i, p in enumerate(parts[:-1]) if p in known_assignments]
-            if not hits:
+            key = _student_and_assignment(parts, path.is_dir(), known_assignments, zip_student)
+            if key is None:
                 continue
-            i = hits[-1]
-            student = parts[i - 1] if i > 0 else zip_student
-            if not student:
-                continue
-            key = (student, parts[i])
-            found.setdefault(key, Submission(student, parts[i], [])).notebooks.append(nb)
+            sub = found.setdefault(key, Submission(key[0], key[1], []))
+            if path.suffix == ".ipynb" and path.is_file():
+                sub.notebooks.append(path)
     return [found[k] for k in sorted(found)]
+
+
+def _student_and_assignment(parts, is_dir, known_assignments, zip_student):
+    folders = parts if is_dir else parts[:-1]
+    hits = [i for i, p in enumerate(folders) if p in known_assignments]
+    if hits:
+        i = hits[-1]
+        student = folders[i - 1] if i > 0 else zip_student
+        return (student, folders[i]) if student else None
+    stem = Path(parts[-1]).stem
+    if not is_dir and parts[-1].endswith(".ipynb") and stem in known_assignments:
+        student = folders[-1] if folders else zip_student  # <student>/<assignment>.ipynb
+        return (student, stem) if student else None
+    return None
 
 
 def _safe_unzip(zpath, target):
@@ -427,8 +441,12 @@ def _grade_task(task):
 
 
 def _worker_init():
+    import resource
     import warnings
 
+    # inherited by the notebook kernels this worker starts: a student's runaway allocation
+    # fails with MemoryError in that kernel instead of taking the machine down
+    resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY_BYTES, WORKER_MEMORY_BYTES))
     os.environ.update(nbgrader_env())
     # nbgrader's own SQLAlchemy session warnings are noise in an instructor's terminal
     warnings.filterwarnings("ignore", message=".*not in session.*")

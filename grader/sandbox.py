@@ -32,7 +32,7 @@ from . import sandbox_runner
 from .sandbox_runner import Endpoint
 
 COURSE_PACKAGE = Path(__file__).resolve().parent.parent / "course"
-REQUEST_SECONDS = 20  # one call into student code
+REQUEST_SECONDS = int(os.environ.get("BACKPROP_COURSE_CALL_TIMEOUT", "20"))  # one call
 TOTAL_SECONDS = 120  # one sandbox's whole life (CPU time limit too)
 MEMORY_BYTES = 3 * 1024**3
 FILE_BYTES = 64 * 1024**2

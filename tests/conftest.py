@@ -83,10 +83,14 @@ def graded_class(tmp_path_factory):
         path = subs / student / "a1_scalar_backprop" / "a1_scalar_backprop.ipynb"
         path.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, path)
+    write_broken_submissions(subs)
     out = base / "out"
+    # short limits keep the infinite loop cheap: 10 s per notebook cell, 5 s per sandbox call
+    env = {**os.environ, "BACKPROP_COURSE_CELL_TIMEOUT": "10",
+           "BACKPROP_COURSE_CALL_TIMEOUT": "5"}
     done = subprocess.run([sys.executable, "-m", "course.cli", "autograde", str(subs),
                            "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
-                          check=False)
+                          check=False, env=env)
     return {"returncode": done.returncode, "stdout": done.stdout, "stderr": done.stderr,
             "out": out, "grades": _rows(out / "grades.csv"),
             "cells": _rows(out / "cell_grades.csv")}
@@ -161,6 +165,62 @@ def tampering_submissions():
             cell.metadata["nbgrader"]["grade_id"] = "renamed_test"
     subs["tamper_edits_and_renames_test"] = edited
     return subs
+
+
+# a1 submissions that break in one way each: (student, what is expected in grades.csv)
+BROKEN = {
+    "broken_empty_file": "not a readable notebook",
+    "broken_future_nbformat": "not a readable notebook",
+    "broken_missing_notebook": "missing notebook",
+    "broken_syntax_error": "",
+    "broken_exception": "",
+    "broken_infinite_loop": "",
+    "broken_memory_hog": "",
+    "broken_extra_files": "",
+    "broken_nbformat3": "",
+    "zip_学生_nested": "",
+    "zip_flat": "",
+}
+# the AddGate cell replaced by code that fails in its own way (the other cells are correct)
+BROKEN_ADD_GATE = {
+    "broken_syntax_error": "class AddGate:\n    def forward(self, x, y)\n        return x + y\n",
+    "broken_exception": "raise RuntimeError('boom')\n",
+    "broken_infinite_loop": "while True:\n    pass\n",
+    "broken_memory_hog": "hog = bytearray(64 * 1024**3)\n",
+}
+
+
+def write_broken_submissions(subs):
+    import zipfile
+
+    from grader.simulate import completed
+
+    aid = "a1_scalar_backprop"
+    correct = completed(release_path(aid), source_path(aid))
+
+    def folder(student):
+        path = subs / student / aid
+        path.mkdir(parents=True)
+        return path
+
+    (folder("broken_empty_file") / f"{aid}.ipynb").write_text("")
+    (folder("broken_future_nbformat") / f"{aid}.ipynb").write_text(
+        '{"nbformat": 9, "nbformat_minor": 0, "metadata": {}, "cells": []}')
+    (folder("broken_missing_notebook") / "README.txt").write_text("I forgot the notebook")
+    for student, code in BROKEN_ADD_GATE.items():
+        nb = completed(release_path(aid), source_path(aid), {"add_gate": lambda _, c=code: c})
+        nbformat.write(nb, folder(student) / f"{aid}.ipynb")
+    extra = folder("broken_extra_files")
+    nbformat.write(correct, extra / f"{aid}.ipynb")
+    nbformat.write(correct, extra / "scratch work.ipynb")
+    (extra / "data.csv").write_text("1,2,3\n")
+    nbformat.write(nbformat.convert(correct, 3), folder("broken_nbformat3") / f"{aid}.ipynb")
+    # zips: a nested layout with a non-ASCII student folder, and a flat <student>.zip
+    with zipfile.ZipFile(subs / "odd_layout.zip", "w") as zf:
+        zf.writestr(f"export/2026/zip_学生_nested/{aid}/{aid} (copy).ipynb",
+                    nbformat.writes(correct))
+    with zipfile.ZipFile(subs / "zip_flat.zip", "w") as zf:
+        zf.writestr(f"{aid}.ipynb", nbformat.writes(correct))
 
 
 def _rows(path):

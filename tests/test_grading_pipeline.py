@@ -4,7 +4,7 @@ on one simulated class, graded once per session (see conftest.graded_class)."""
 import re
 
 import pytest
-from conftest import CHEATS, assignment_ids, mistake_rounds
+from conftest import BROKEN, BROKEN_ADD_GATE, CHEATS, assignment_ids, mistake_rounds
 
 from grader.simulate import catalogue
 
@@ -168,3 +168,47 @@ def test_changed_test_cells_are_repaired_and_flagged(graded_class, student):
     assert score == max_score == 100, "the instructor's test cells grade the correct code"
     assert "instructor's was graded" in cells["test_add_gate"]["flag"]
     assert grade_row(graded_class, student, "a1_scalar_backprop")["status"] == "review"
+
+
+@pytest.mark.parametrize("student", sorted(BROKEN))
+def test_every_broken_submission_gets_a_grade_and_a_reason(graded_class, student):
+    row = grade_row(graded_class, student, "a1_scalar_backprop")
+    cells = cell_rows(graded_class, student, "a1_scalar_backprop")
+    assert len(cells) == 13, "every graded cell has a row"
+    expected = BROKEN[student]
+    if expected:
+        assert float(row["score"]) == 0 and expected in row["reason"]
+    elif student in BROKEN_ADD_GATE:
+        # the broken cell loses its points, the rest of the notebook keeps them
+        assert float(cells["test_add_gate"]["score"]) == 0
+        assert float(row["score"]) == 95
+    else:
+        assert float(row["score"]) == 100, (row, {g: c["flag"] for g, c in cells.items()})
+
+
+def test_regrading_gives_the_same_grades_without_double_counting(graded_class, tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    subs = tmp_path / "subs"
+    for student in ("ada_correct", "bo_two_mistakes", "dee_broken_file"):
+        src = graded_class["out"].parent / "submissions" / student / "a1_scalar_backprop"
+        dst = subs / student / "a1_scalar_backprop"
+        dst.mkdir(parents=True)
+        for f in src.iterdir():
+            (dst / f.name).write_bytes(f.read_bytes())
+    out = tmp_path / "out"
+    runs = []
+    for _ in range(2):
+        subprocess.run([sys.executable, "-m", "course.cli", "autograde", str(subs), "--out",
+                        str(out)], cwd=ROOT, check=True, capture_output=True)
+        runs.append((out / "grades.csv").read_text())
+    assert runs[0] == runs[1]
+    assert len(runs[1].splitlines()) == 1 + 3
+    first = [r for r in graded_class["grades"] if r["student_id"] in
+             ("ada_correct", "bo_two_mistakes", "dee_broken_file")
+             and r["assignment_id"] == "a1_scalar_backprop"]
+    assert sorted(r["score"] for r in first) == sorted(
+        line.split(",")[2] for line in runs[1].splitlines()[1:])
