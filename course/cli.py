@@ -42,9 +42,19 @@ def cmd_autograde(args):
     if not submissions.is_dir():
         sys.exit(f"No folder {submissions}: give the folder that holds "
                  "<student_id>/<assignment_id>/*.ipynb (or zip files of such folders).")
-    results = autograde(course_root(), submissions, args.out, jobs=args.jobs)
+    results = autograde(course_root(), submissions, args.out, jobs=args.jobs,
+                        run_notebooks=args.run_notebooks)
     print(format_table(results))
     print(f"\nWrote {Path(args.out) / 'grades.csv'}, cell_grades.csv and feedback/.")
+    return 0
+
+
+def cmd_bundle(args):
+    from .bundle import write_bundle
+
+    files = write_bundle(course_root(), args.out)
+    print(f"Wrote the student's copy ({len(files)} files) to {args.out}; "
+          f"students follow {Path(args.out) / 'INSTALL.md'}.")
     return 0
 
 
@@ -67,7 +77,13 @@ def main(argv=None):
     p.add_argument("submissions", help="folder with <student_id>/<assignment_id>/*.ipynb or zips")
     p.add_argument("--out", required=True, help="folder for grades.csv, cell_grades.csv, feedback/")
     p.add_argument("--jobs", type=int, default=None, help="parallel graders (default: all cores)")
+    p.add_argument("--run-notebooks", action="store_true",
+                   help="also run each notebook in a kernel: feedback shows the student's "
+                        "visible test outputs, and cells a fooled notebook passed are flagged")
     p.set_defaults(run=cmd_autograde)
+    p = sub.add_parser("bundle", help="write the student's copy: lectures, assignments, course")
+    p.add_argument("out", help="folder for the student's copy (made if missing)")
+    p.set_defaults(run=cmd_bundle)
     p = sub.add_parser("demo", help="release, simulate a class, autograde it, print the grades")
     p.add_argument("--out", default=None, help="keep the demo's reports here")
     p.set_defaults(run=cmd_demo)

@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 import zipfile
+import zlib
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ import nbformat
 from nbgrader.api import Gradebook
 from tqdm import tqdm
 
-from .isolated import isolated_verdicts
+from .isolated import isolated_verdicts, suspicious_code
 from .nbgrader_run import nbgrader_env
 from .release import assignment_ids, release
 
@@ -46,7 +47,7 @@ class Result:
     status: str = "graded"
     reason: str = ""
     cells: list = field(default_factory=list)  # dicts: grade_id, score, max_score, flag
-    feedback: list = field(default_factory=list)  # paths of feedback HTML files
+    feedback: dict = field(default_factory=dict)  # file name -> zlib-compressed HTML page
 
 
 def find_submissions(submissions_dir, known_assignments, staging):
@@ -108,8 +109,10 @@ def _safe_unzip(zpath, target):
         pass  # an unreadable zip yields no notebooks; the student is reported as missing
 
 
-def _nbgrader_api(workdir):
-    """nbgrader's own Python API on a course folder of one submission (imports paid once per worker)."""
+def _nbgrader_api(workdir, run_notebook):
+    """nbgrader's own Python API on a course folder of one submission (imports paid once per
+    worker). Without run_notebook, autograde skips its Execute step: it restores the
+    instructor's cells and records the grades, and the isolated checks supply the scores."""
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config import Config
@@ -120,6 +123,15 @@ def _nbgrader_api(workdir):
     c.CourseDirectory.course_id = "backprop-course"
     c.ExecutePreprocessor.kernel_name = "python3"
     c.ExecutePreprocessor.timeout = CELL_TIMEOUT
+    if not run_notebook:
+        c.Autograde.autograde_preprocessors = [
+            "nbgrader.preprocessors.IgnorePattern",
+            "nbconvert.preprocessors.ClearMetadataPreprocessor",
+            "nbgrader.preprocessors.LimitOutput",
+            "nbgrader.preprocessors.SaveAutoGrades",
+            "nbgrader.preprocessors.AssignLatePenalties",
+            "nbgrader.preprocessors.CheckCellMetadata",
+        ]
     # feedback goes to students: strip hidden tests as the release does (nbgrader issue #917)
     c.GenerateFeedback.preprocessors = [
         "nbgrader.preprocessors.GetGrades",
@@ -147,7 +159,7 @@ def grade_submission(task):
     if problems:
         result.status, result.reason = "not graded", problems
         return _zero_cells(result, task.grade_cells)
-    verdicts, flags, notes = {}, {}, []
+    verdicts, flags, notes, suspicious = {}, {}, [], []
     for name in task.expected_names:
         source_nb = nbformat.read(task.root / "solutions" / task.sub.assignment_id / name,
                                   as_version=4)
@@ -155,12 +167,14 @@ def grade_submission(task):
         cell_verdicts, submission_notes = isolated_verdicts(source_nb, submitted_nb, task.hide)
         verdicts.update(cell_verdicts)
         notes += submission_notes
+        suspicious += suspicious_code(source_nb, submitted_nb)
         released_nb = nbformat.read(task.release_dir / task.sub.assignment_id / name,
                                     as_version=4)
         flags.update(test_cell_changes(released_nb, submitted_nb))
-    api = _nbgrader_api(workdir)
+    api = _nbgrader_api(workdir, task.run_notebooks)
     graded = api.autograde(task.sub.assignment_id, task.sub.student_id, force=True, create=True)
-    kernel = _kernel_scores(workdir / "gradebook.db", result)
+    # without a kernel run, nbgrader's own scores mean nothing (no outputs, so no errors)
+    kernel = _kernel_scores(workdir / "gradebook.db", result) if task.run_notebooks else {}
     for gid, max_score, cell_type in task.grade_cells:
         if cell_type == "markdown":
             result.cells.append({"grade_id": gid, "score": 0.0, "max_score": float(max_score),
@@ -181,15 +195,21 @@ def grade_submission(task):
             graded.get("log", "") + graded.get("error", ""))
     flagged = [c["grade_id"] for c in result.cells
                if c["flag"] and c["flag"] != "needs manual grading"]
-    if flagged:
+    if flagged or suspicious:
         result.status = "review"
+    notes += suspicious
+    if flagged:
         notes.append("flagged: " + ", ".join(flagged))
     result.reason = "; ".join(filter(None, [result.reason, *notes]))
     _record_in_gradebook(workdir, result, verdicts)
     feedback = api.generate_feedback(task.sub.assignment_id, task.sub.student_id, force=True)
-    result.feedback = _copy_feedback(workdir, task.sub, task.out_dir) if feedback["success"] else []
-    if not result.feedback:
-        result.feedback = [_plain_feedback(result, task.out_dir)]
+    if feedback["success"]:
+        # kept in memory and written to OUT by the parent once every kernel has ended, so no
+        # student's code can overwrite another student's page
+        folder = workdir / "feedback" / task.sub.student_id / task.sub.assignment_id
+        # (compressed: ~10x smaller, so a large class's pages stay small in memory)
+        result.feedback = {p.name: zlib.compress(p.read_bytes())
+                           for p in sorted(folder.glob("*.html"))}
     return result
 
 
@@ -259,22 +279,18 @@ def _record_in_gradebook(workdir, result, verdicts):
         nbformat.write(nb, path)
 
 
-def _plain_feedback(result, out_dir):
-    """A feedback page written without nbgrader, for submissions its kernel run could not do."""
+def plain_feedback(result):
+    """A feedback page made without nbgrader, for submissions it could not grade."""
     import html
 
-    folder = Path(out_dir) / "feedback" / result.student_id / result.assignment_id
-    folder.mkdir(parents=True, exist_ok=True)
     rows = "".join(
         f"<tr><td>{html.escape(c['grade_id'])}</td><td>{c['score']:g} / {c['max_score']:g}</td>"
-        f"<td>{html.escape(c.get('feedback', '') or c['flag'])}</td></tr>" for c in result.cells)
-    page = (f"<html><body><h1>{html.escape(result.assignment_id)}: {result.score:g} / "
-            f"{result.max_score:g}</h1><p>{html.escape(result.reason)}</p>"
+        f"<td>{html.escape(c.get('feedback', ''))}</td></tr>" for c in result.cells)
+    reason = html.escape(result.reason if result.status == "not graded" else "")
+    return (f"<html><body><h1>{html.escape(result.assignment_id)}: {result.score:g} / "
+            f"{result.max_score:g}</h1><p>{reason}</p>"
             f"<table><tr><th>cell</th><th>points</th><th>feedback</th></tr>{rows}</table>"
             "</body></html>")
-    path = folder / f"{result.assignment_id}.html"
-    path.write_text(page)
-    return path
 
 
 def _zero_cells(result, grade_cells):
@@ -327,17 +343,6 @@ def _last_error(log):
     lines = [ln.strip() for ln in log.splitlines()
              if ("Error" in ln or "ERROR" in ln) and "Please see" not in ln]
     return (lines[-1] if lines else "nbgrader could not grade this submission")[:300]
-
-
-def _copy_feedback(workdir, sub, out_dir):
-    src = workdir / "feedback" / sub.student_id / sub.assignment_id
-    dst = Path(out_dir) / "feedback" / sub.student_id / sub.assignment_id
-    copied = []
-    for html in sorted(src.glob("*.html")):
-        dst.mkdir(parents=True, exist_ok=True)
-        shutil.copy(html, dst / html.name)
-        copied.append(dst / html.name)
-    return copied
 
 
 def _master_gradebook(root, scratch):
@@ -394,6 +399,7 @@ class Task:
     workdir: Path
     out_dir: Path
     hide: list  # folders the sandboxed student code must not see
+    run_notebooks: bool  # also run each notebook in a kernel (richer feedback, a tamper check)
 
 
 def secret_paths(root, scratch, submissions_dir, out_dir):
@@ -407,7 +413,7 @@ def secret_paths(root, scratch, submissions_dir, out_dir):
                              nbgrader_scratch)]
 
 
-def autograde(root, submissions_dir, out_dir, jobs=None, progress=True):
+def autograde(root, submissions_dir, out_dir, jobs=None, progress=True, run_notebooks=False):
     """Grade every submission; write OUT/grades.csv, OUT/cell_grades.csv, OUT/feedback/."""
     root, out_dir = Path(root), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -418,7 +424,7 @@ def autograde(root, submissions_dir, out_dir, jobs=None, progress=True):
         hide = secret_paths(root, scratch, submissions_dir, out_dir)
         tasks = [Task(sub, root, master_db, scratch / "release", names[sub.assignment_id],
                       grade_cells[sub.assignment_id], scratch / "work" / f"{i:05d}", out_dir,
-                      hide) for i, sub in enumerate(subs)]
+                      hide, run_notebooks) for i, sub in enumerate(subs)]
         with tqdm(total=len(tasks), desc="grading", unit="submission",
                   disable=not progress) as bar:
             results = _grade_all(tasks, jobs or os.cpu_count() or 1, bar)
@@ -482,6 +488,13 @@ def _run_pool(tasks, indices, jobs, results, bar):
 
 
 def write_reports(results, out_dir):
+    for r in results:
+        folder = Path(out_dir) / "feedback" / r.student_id / r.assignment_id
+        folder.mkdir(parents=True, exist_ok=True)
+        pages = r.feedback or {f"{r.assignment_id}.html": zlib.compress(
+            plain_feedback(r).encode())}
+        for name, page in pages.items():
+            (folder / name).write_bytes(zlib.decompress(page))
     with open(out_dir / "grades.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["student_id", "assignment_id", "score", "max_score", "status", "reason"])

@@ -147,3 +147,28 @@ def _run_cell_checks(sandbox, checks):
         return Verdict(False, "this cell could not be checked",
                        f"grader error in {checks}: {type(exc).__name__}: {exc}"), True
     return Verdict(True), True
+
+
+# Code that has no business in these exercises: it earns nothing anyway (the checks run
+# elsewhere), but the instructor should know. (pattern, note for the instructor)
+SUSPICIOUS = [
+    (r"get_ipython|input_transformers|IPython", "uses IPython's hooks"),
+    (r"\bbuiltins\b|__builtins__", "changes Python's builtins"),
+    (r"\b(?:np|numpy)(?:\.\w+)*\.\w+\s*=[^=]", "replaces numpy functions"),
+    (r"\bgrader\b", "refers to the grader's code"),
+    (r"solutions|gradebook|\.ipynb|nbgrader", "reads course or grading files"),
+    (r"def\s+__eq__|def\s+__float__|def\s+__bool__", "defines comparison or conversion hooks"),
+    (r"tests passed", "prints a success message"),
+    (r"os\._exit|sys\.exit|signal\.", "exits or signals the process"),
+]
+
+
+def suspicious_code(source_nb, submitted_nb):
+    """Notes for the instructor about solution cells that try to influence grading."""
+    cells, _ = solution_cells(source_nb, submitted_nb)
+    notes = []
+    for cell in cells:
+        found = [note for pattern, note in SUSPICIOUS if re.search(pattern, cell["source"])]
+        if found:
+            notes.append(f"review {cell['id']}: it " + ", ".join(found))
+    return notes
