@@ -19,6 +19,8 @@ def main():
     print(f"{'notebook':60}{'seconds':>9}{'target':>8}")
     for folder, target in TARGETS.items():
         for path in sorted((ROOT / folder).rglob("*.ipynb")):
+            if ".ipynb_checkpoints" in path.parts:
+                continue
             with tempfile.TemporaryDirectory() as tmp:
                 copy = Path(tmp) / path.name  # run a copy: the stored notebook stays as it is
                 shutil.copy(path, copy)
