@@ -1,0 +1,127 @@
+"""`backprop-course bundle OUT`: the student's copy of the course.
+
+OUT gets the lectures, the released assignments, the `course` package as an installable project
+(pyproject.toml at OUT's top, so `pip install -e .` there makes `backprop-course lab` open
+JupyterLab on OUT) and INSTALL.md. Nothing from grader/ or solutions/: files are copied from an
+explicit list of places, never by excluding what must not go.
+"""
+
+import shutil
+import tomllib
+from pathlib import Path
+
+DISTRIBUTION = "backprop-course-student"
+BUNDLED_FOLDERS = ("lectures", "assignments", "course")
+# What a student needs at run time: JupyterLab and a kernel, the libraries the lectures and
+# widgets use, and nbgrader for the Validate button. Their version pins come from the course's
+# own pyproject.toml so the two never disagree.
+RUNTIME_DEPENDENCIES = ("jupyterlab", "ipykernel", "numpy", "matplotlib", "ipywidgets", "nbgrader")
+# Build leftovers that must not be copied with the sources.
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
+
+INSTALL_MD = """\
+# Backpropagation: the student's copy
+
+What is here:
+
+- `lectures/`: the lecture notebooks. They are stored executed, so they read well before
+  you run anything; run them to move the sliders.
+- `assignments/`: one folder per assignment, each with the notebook you fill in.
+- `course/`: the small library the notebooks import (gradient checking, toy data, widgets),
+  installed by the steps below together with JupyterLab and nbgrader.
+
+## Install (once)
+
+With Python {python} (check with `python3 --version`), in this folder:
+
+```bash
+python3 -m venv .venv
+.venv/bin/pip install -e .
+.venv/bin/jupyter trust lectures/*.ipynb
+```
+
+The last line lets JupyterLab show the sliders and pictures saved in the lectures before you
+run them (JupyterLab shows saved interactive output only for notebooks you trust).
+On Windows, write `.venv\\Scripts\\` for `.venv/bin/`.
+
+## Work
+
+```bash
+.venv/bin/backprop-course lab      # opens JupyterLab on this folder
+```
+
+1. Open `lectures/01_derivatives_and_chain_rule.ipynb` first.
+2. In an assignment notebook, replace each `raise NotImplementedError()` under
+   `YOUR CODE HERE` with your code and run the test cell below it.
+3. Press **Validate** (in the notebook's toolbar) before you hand the notebook in: it runs
+   every cell and tells you which tests fail.
+"""
+
+
+def course_project(root):
+    """The [project] table of the course's pyproject.toml."""
+    return tomllib.loads((Path(root) / "pyproject.toml").read_text())["project"]
+
+
+def runtime_dependencies(project):
+    """PROJECT's dependency specifiers for RUNTIME_DEPENDENCIES, with the course's pins; a name
+    the course does not list is required without a pin."""
+    pinned = {_name(spec): spec for spec in project["dependencies"]}
+    return [pinned.get(name, name) for name in RUNTIME_DEPENDENCIES]
+
+
+def _name(spec):
+    for separator in "<>=!~;[ ":
+        spec = spec.split(separator)[0]
+    return spec.strip().lower()
+
+
+def student_pyproject(project):
+    """The student's pyproject.toml: only the course package, its console script, and what it
+    needs at run time, at the version of the course PROJECT."""
+    dependencies = "".join(f'    "{spec}",\n' for spec in runtime_dependencies(project))
+    return f"""\
+[build-system]
+requires = ["setuptools>=68"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "{DISTRIBUTION}"
+version = "{project["version"]}"
+description = "The student's copy of the backpropagation course: lectures, assignments, course."
+readme = "INSTALL.md"
+requires-python = "{project["requires-python"]}"
+dependencies = [
+{dependencies}]
+
+[project.scripts]
+backprop-course = "course.cli:main"
+
+[tool.setuptools]
+packages = ["course"]
+"""
+
+
+def write_bundle(root, out):
+    """Write the student's copy of the course at ROOT into the folder OUT (made if missing;
+    what it writes there is replaced). Returns the files written, relative to OUT, sorted."""
+    root, out = Path(root).resolve(), Path(out).resolve()
+    sources = [root / name for name in BUNDLED_FOLDERS]
+    if out == root or any(out == source or source in out.parents for source in sources):
+        raise ValueError(f"{out} would overwrite the course itself: give a folder outside "
+                         f"{', '.join(str(s) for s in sources)} and other than {root}.")
+    out.mkdir(parents=True, exist_ok=True)
+    for name in BUNDLED_FOLDERS:
+        shutil.rmtree(out / name, ignore_errors=True)
+    (out / "lectures").mkdir()
+    for lecture in sorted((root / "lectures").glob("*.ipynb")):
+        shutil.copy2(lecture, out / "lectures" / lecture.name)
+    shutil.copytree(root / "assignments", out / "assignments", ignore=IGNORED)
+    shutil.copytree(root / "course", out / "course", ignore=IGNORED)
+    project = course_project(root)
+    (out / "pyproject.toml").write_text(student_pyproject(project))
+    python = project["requires-python"].replace(">=", "") + " or newer"
+    (out / "INSTALL.md").write_text(INSTALL_MD.format(python=python))
+    written = [p for name in BUNDLED_FOLDERS for p in (out / name).rglob("*") if p.is_file()]
+    written += [out / "pyproject.toml", out / "INSTALL.md"]
+    return sorted(p.relative_to(out) for p in written)
