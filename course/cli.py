@@ -19,9 +19,14 @@ def _instructor():
         sys.exit(INSTRUCTOR_ONLY)
 
 
-def cmd_lab(args):
+def cmd_lab(args, extra=()):
     root = course_root()
-    lab = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={root}", *args.extra]
+    # JupyterLab shows the widgets saved in a notebook only when the notebook is trusted
+    lectures = sorted(str(p) for p in (root / "lectures").glob("*.ipynb"))
+    if lectures:
+        subprocess.call([sys.executable, "-m", "jupyter", "trust", *lectures],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    lab = [sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={root}", *extra]
     return subprocess.call(lab, cwd=root)
 
 
@@ -68,8 +73,7 @@ def cmd_demo(args):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="backprop-course", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("lab", help="open JupyterLab on the course")
-    p.add_argument("extra", nargs=argparse.REMAINDER, help="more options for jupyter lab")
+    p = sub.add_parser("lab", help="open JupyterLab on the course (other options go to jupyter lab)")
     p.set_defaults(run=cmd_lab)
     p = sub.add_parser("release", help="regenerate assignments/ from solutions/ with nbgrader")
     p.set_defaults(run=cmd_release)
@@ -87,8 +91,12 @@ def main(argv=None):
     p = sub.add_parser("demo", help="release, simulate a class, autograde it, print the grades")
     p.add_argument("--out", default=None, help="keep the demo's reports here")
     p.set_defaults(run=cmd_demo)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    if args.command == "lab":
+        return cmd_lab(args, extra)  # e.g. backprop-course lab --no-browser --port 8890
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     return args.run(args)
 
 
