@@ -3,6 +3,7 @@
 import re
 import secrets
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 KERNEL_STATUS = ".jp-Notebook-ExecutionIndicator"
@@ -30,13 +31,29 @@ def run_all_cells(page):
     page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
 
 
-def live_widget(page, label):
+def run_all_until_widget(page, label, attempts=2):
+    """Run All Cells until the widget labelled LABEL is live. The Run menu acts on the active
+    notebook; on a slow first start the panel may not be active yet when the menu is used, so
+    a run that shows no widget is repeated once after focusing the notebook."""
+    for attempt in range(attempts):
+        # activate the notebook by its tab (a click inside could fold a cell or press a button)
+        page.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current").first.click()
+        run_all_cells(page)
+        try:
+            return live_widget(page, label, timeout=RUN_TIMEOUT if attempt else RUN_TIMEOUT // 2)
+        except PlaywrightTimeoutError:
+            if attempt == attempts - 1:
+                raise
+    return None
+
+
+def live_widget(page, label, timeout=RUN_TIMEOUT):
     """The output holding the widget with a control labelled LABEL, once it is on the page
     and the kernel is idle. On a server that does not trust the notebook (the instructor's
     here), the saved widgets show as text: a control can only come from a run."""
     output = page.locator(".jp-OutputArea-output").filter(
         has=page.locator(".widget-label", has_text=re.compile(f"^{re.escape(label)}$"))).last
-    output.wait_for(timeout=RUN_TIMEOUT)
+    output.wait_for(timeout=timeout)
     output.scroll_into_view_if_needed()
     expect(page.locator(f"{KERNEL_STATUS}[data-status='idle']")).to_have_count(
         1, timeout=RUN_TIMEOUT)

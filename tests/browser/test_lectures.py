@@ -14,10 +14,9 @@ from grader.reference import layer_grad_norms
 from .conftest import ROOT
 from .lab_pages import (
     drag_slider,
-    live_widget,
     notebook_url,
     open_notebook,
-    run_all_cells,
+    run_all_until_widget,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -40,8 +39,7 @@ def test_moving_the_sigmoid_slider_shows_the_new_sigma_and_slope(instructor_lab,
                                                                   screenshot_dir):
     saved = (ROOT / LECTURE_1).read_bytes()
     page = open_notebook(browser_context, instructor_lab, LECTURE_1)
-    run_all_cells(page)
-    explorer = live_widget(page, "z")
+    explorer = run_all_until_widget(page, "z")
     picture = explorer.locator("img.widget-image")
     picture_before = picture.get_attribute("src")
 
@@ -61,8 +59,7 @@ def test_moving_the_sigmoid_slider_shows_the_new_sigma_and_slope(instructor_lab,
 
 def test_moving_the_depth_slider_plots_the_new_gradient_norms(instructor_lab, browser_context):
     page = open_notebook(browser_context, instructor_lab, LECTURE_4)
-    run_all_cells(page)
-    explorer = live_widget(page, "depth")
+    explorer = run_all_until_widget(page, "depth")
 
     depth = int(drag_slider(page, explorer.locator(".widget-slider").first, 60))
 
