@@ -8,6 +8,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from lecture_text import markdown_text, printed_text
 
 from course import worked_examples as seeds
 from grader.reference import (
@@ -33,17 +34,12 @@ def nb():
 
 @pytest.fixture(scope="module")
 def printed(nb):
-    """Everything the code cells printed or displayed as text."""
-    parts = []
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            parts.append(output.get("text", "") + output.get("data", {}).get("text/plain", ""))
-    return "\n".join(parts)
+    return printed_text(nb)
 
 
 @pytest.fixture(scope="module")
 def prose(nb):
-    return "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
+    return markdown_text(nb)
 
 
 def test_notebook_is_executed_nbformat_4_5_with_ids(nb):

@@ -7,6 +7,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from lecture_text import cell, code_cells, output, prose
 
 from course.gradcheck import check_gradient, numerical_gradient, rel_error
 from course.worked_examples import SEED_NETWORK_NUMBERS, seed_network_arrays
@@ -18,32 +19,6 @@ NOTEBOOK = Path(__file__).resolve().parent.parent / "lectures" / "03_vector_back
 @pytest.fixture(scope="module")
 def nb():
     return nbformat.read(NOTEBOOK, as_version=4)
-
-
-def cell(nb, cell_id):
-    return next(c for c in nb.cells if c.get("id") == cell_id)
-
-
-def output(nb, cell_id):
-    """The text a code cell printed or displayed (streams and text/plain)."""
-    parts = []
-    for out in cell(nb, cell_id).outputs:
-        if out.output_type == "stream":
-            parts.append(out.text)
-        elif "data" in out:
-            parts.append(out.data.get("text/plain", ""))
-    return "".join(parts)
-
-
-def prose(nb):
-    """All markdown as one line: quote marks (">") dropped, every run of whitespace one space."""
-    lines = [line.lstrip("> ") for c in nb.cells if c.cell_type == "markdown"
-             for line in c.source.splitlines()]
-    return " ".join(" ".join(lines).split())
-
-
-def code_cells(nb):
-    return [c for c in nb.cells if c.cell_type == "code"]
 
 
 # ------------------------------------------------------------------ form

@@ -10,6 +10,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from lecture_text import markdown_text, printed_text
 
 from course.gradcheck import numerical_vjp
 from course.widgets import make_deep_mlp
@@ -37,17 +38,12 @@ def nb():
 
 @pytest.fixture(scope="module")
 def printed(nb):
-    """Everything the code cells printed or displayed as text."""
-    parts = []
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            parts.append(output.get("text", "") + output.get("data", {}).get("text/plain", ""))
-    return "\n".join(parts)
+    return printed_text(nb)
 
 
 @pytest.fixture(scope="module")
 def prose(nb):
-    return "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
+    return markdown_text(nb)
 
 
 @pytest.fixture(scope="module")

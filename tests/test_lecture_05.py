@@ -7,6 +7,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
+from lecture_text import cell, code_cells, output, prose
 
 from course.gradcheck import numerical_derivative, rel_error
 from course.worked_examples import seed_graph_closed_form
@@ -19,32 +20,6 @@ W, B, X, Y = 0.5, -0.3, 1.5, 1.0  # the point the lecture evaluates f at
 @pytest.fixture(scope="module")
 def nb():
     return nbformat.read(NOTEBOOK, as_version=4)
-
-
-def cell(nb, cell_id):
-    return next(c for c in nb.cells if c.get("id") == cell_id)
-
-
-def output(nb, cell_id):
-    """The text a code cell printed or displayed (streams and text/plain)."""
-    parts = []
-    for out in cell(nb, cell_id).outputs:
-        if out.output_type == "stream":
-            parts.append(out.text)
-        elif "data" in out:
-            parts.append(out.data.get("text/plain", ""))
-    return "".join(parts)
-
-
-def prose(nb):
-    """All markdown as one line: quote marks (">") dropped, every run of whitespace one space."""
-    lines = [line.lstrip("> ") for c in nb.cells if c.cell_type == "markdown"
-             for line in c.source.splitlines()]
-    return " ".join(" ".join(lines).split())
-
-
-def code_cells(nb):
-    return [c for c in nb.cells if c.cell_type == "code"]
 
 
 def seed_nodes():
