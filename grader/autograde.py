@@ -429,9 +429,48 @@ def autograde(root, submissions_dir, out_dir, jobs=None, progress=True, run_note
                   disable=not progress) as bar:
             results = _grade_all(tasks, jobs or os.cpu_count() or 1, bar)
         write_reports(results, out_dir)
+        merge_into_course_gradebook(root, results, scratch / "autograded", scratch)
         return results
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def merge_into_course_gradebook(root, results, autograded, scratch):
+    """Record every graded submission in the course's own gradebook (nbgrader_config.py) and
+    put its autograded notebook where the formgrader looks, so written answers can be graded
+    by hand there. Each submission is replaced, never added twice (a re-run overwrites)."""
+    from nbgrader.api import MissingEntry
+
+    from .release import course_config
+
+    config = course_config(root)
+    db_url = config.CourseDirectory.db_url
+    course_autograded = Path(config.CourseDirectory.autograded_directory)
+    graded = [r for r in results if r.status != "not graded"]
+    with Gradebook(db_url) as gb:
+        known = {a.name for a in gb.assignments}
+    if {r.assignment_id for r in graded} - known:
+        # the course gradebook has not seen these assignments yet: record their cells
+        release(root, release_dir=Path(scratch) / "course-release", db_url=db_url)
+    with Gradebook(db_url) as gb:
+        for r in graded:
+            gb.update_or_create_student(r.student_id)
+            try:
+                gb.remove_submission(r.assignment_id, r.student_id)
+            except MissingEntry:
+                pass
+            submission = gb.add_submission(r.assignment_id, r.student_id)
+            scores = {c["grade_id"]: c["score"] for c in r.cells}
+            for nb in submission.notebooks:
+                for grade in nb.grades:
+                    if grade.cell_type == "code" and grade.name in scores:
+                        grade.auto_score = scores[grade.name]
+            gb.db.commit()
+            src = Path(autograded) / r.student_id / r.assignment_id
+            dst = course_autograded / r.student_id / r.assignment_id
+            if src.is_dir():
+                shutil.rmtree(dst, ignore_errors=True)
+                shutil.copytree(src, dst)
 
 
 def _grade_task(task):
@@ -442,6 +481,11 @@ def _grade_task(task):
         result = _zero_cells(Result(task.sub.student_id, task.sub.assignment_id, status="error",
                                     reason=f"grading failed: {type(exc).__name__}: {exc}"[:300]),
                              task.grade_cells)
+    graded = task.workdir / "autograded" / task.sub.student_id / task.sub.assignment_id
+    if graded.is_dir() and result.status != "not graded":
+        kept = task.workdir.parent.parent / "autograded" / task.sub.student_id / task.sub.assignment_id
+        shutil.rmtree(kept, ignore_errors=True)
+        shutil.copytree(graded, kept)
     shutil.rmtree(task.workdir, ignore_errors=True)  # bounded disk however large the class
     return result
 

@@ -1,5 +1,6 @@
 """`backprop-course demo`: release the assignments, simulate a class, autograde it, print grades."""
 
+import os
 import shutil
 import tempfile
 import zipfile
@@ -51,10 +52,12 @@ def _first_solution_id(release_path):
 
 def demo(root, out=None):
     root = Path(root)
+    work = Path(tempfile.mkdtemp(prefix="backprop-demo-"))
+    # the simulated class goes into a gradebook of its own, not the instructor's
+    os.environ["BACKPROP_COURSE_SCRATCH"] = str(work / "nbgrader")
     print("1. Releasing the assignments with nbgrader ...")
     for aid in release(root):
         print(f"   assignments/{aid}")
-    work = Path(tempfile.mkdtemp(prefix="backprop-demo-"))
     out = Path(out) if out else work / "report"
     print("2. Simulating a class: correct, partly wrong, untouched, broken, dying, zipped ...")
     subs = simulate_class(root, work / "submissions")

@@ -240,3 +240,26 @@ def test_regrading_gives_the_same_grades_without_double_counting(graded_class, t
              and r["assignment_id"] == "a1_scalar_backprop"]
     assert sorted(r["score"] for r in first) == sorted(
         line.split(",")[2] for line in runs[1].splitlines()[1:])
+
+
+def test_graded_submissions_reach_the_course_gradebook_for_the_formgrader(graded_class):
+    from pathlib import Path
+
+    from conftest import ROOT
+    from nbgrader.api import Gradebook
+
+    from grader.release import course_config
+
+    aid, student = "a4_vanishing_gradients", "src_a4_vanishing_gradients"
+    config = course_config(ROOT)
+    with Gradebook(config.CourseDirectory.db_url) as gb:
+        grades = [g for nb in gb.find_submission(aid, student).notebooks for g in nb.grades]
+        written = [g for g in grades if g.cell_type == "markdown"]
+        assert written and all(g.needs_manual_grade for g in written)
+        auto = [g for g in grades if g.cell_type == "code"]
+        assert auto and all(g.auto_score == g.max_score for g in auto)
+        assert len(gb.find_assignment(aid).submissions) == len(
+            [r for r in graded_class["grades"] if r["assignment_id"] == aid
+             and r["status"] != "not graded"])
+    notebook = Path(config.CourseDirectory.autograded_directory) / student / aid / f"{aid}.ipynb"
+    assert notebook.exists(), "the formgrader shows the autograded notebook from here"
