@@ -32,7 +32,9 @@ def sigmoid(z):
 def figure_png(fig):
     """The figure as PNG bytes; without the 'Software' tag equal figures give equal bytes."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", metadata={"Software": None})
+    # fast zlib level: the PNG is sent once per slider move and thrown away at the next
+    fig.savefig(buffer, format="png", metadata={"Software": None},
+                pil_kwargs={"compress_level": 1})
     return buffer.getvalue()
 
 
@@ -52,6 +54,8 @@ class Explorer:
         for control in self.controls:
             control.observe(self._on_change, names="value")
         self.update()
+        # the layout is worked out once, at the first render; moving artists does not change it
+        self.fig.set_layout_engine("none")
 
     def _on_change(self, change):
         self.update()
