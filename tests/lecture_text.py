@@ -1,4 +1,11 @@
-"""Reading what a stored lecture notebook shows: its cells, what they printed, its prose."""
+"""Reading what a stored lecture notebook shows (its cells, what they printed, its prose),
+the checks every stored lecture passes, and the seed graph the lectures draw."""
+
+import re
+
+import nbformat
+
+from grader.reference import Value
 
 
 def cell(nb, cell_id):
@@ -38,3 +45,41 @@ def printed_text(nb):
 
 def markdown_text(nb):
     return "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+def assert_nbformat_45_with_unique_ids(nb):
+    assert (nb.nbformat, nb.nbformat_minor) == (4, 5)
+    nbformat.validate(nb)
+    ids = [c.get("id") for c in nb.cells]
+    assert all(ids) and len(set(ids)) == len(ids)
+    assert nb.metadata.kernelspec.name == "python3"
+
+
+def assert_executed_in_order_without_errors_or_warnings(nb):
+    counts = [c.execution_count for c in code_cells(nb)]
+    assert counts == list(range(1, len(counts) + 1)), "run it with python -m grader.notebooks"
+    for c in code_cells(nb):
+        for out in c.outputs:
+            assert out.output_type != "error", c.id
+            assert not (out.output_type == "stream" and out.name == "stderr"), c.id
+
+
+def assert_no_absolute_paths(nb):
+    for c in nb.cells:
+        assert not re.search(r"""["'](/|[A-Za-z]:\\)""", c.source), c.id
+
+
+def seed_graph_nodes(w=0.5, b=-0.3, x=1.5, y=1.0):
+    """f(w, b) = 1/2 (sigma(wx + b) - y)^2 + 1/2 w^2 as named Value nodes, after backward()."""
+    n = {"w": Value(w), "x": Value(x), "b": Value(b), "y": Value(y)}
+    n["u1"] = n["w"] * n["x"]
+    n["u2"] = n["u1"] + n["b"]
+    n["u3"] = n["u2"].sigmoid()
+    n["u4"] = n["u3"] - n["y"]
+    n["u5"] = n["u4"] ** 2
+    n["u6"] = 0.5 * n["u5"]
+    n["u7"] = n["w"] ** 2
+    n["u8"] = 0.5 * n["u7"]
+    n["u9"] = n["u6"] + n["u8"]
+    n["u9"].backward()
+    return n

@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lecture_text import seed_graph_nodes
 from matplotlib.figure import Figure
 from matplotlib.text import Annotation
 
@@ -22,22 +23,6 @@ def headless():
     plt.switch_backend("Agg")  # no display needed
     yield
     plt.close("all")
-
-
-def seed_graph_nodes(w=0.5, b=-0.3, x=1.5, y=1.0):
-    """f(w, b) = 1/2 (sigma(wx + b) - y)^2 + 1/2 w^2 as named Value nodes, after backward()."""
-    n = {"w": Value(w), "x": Value(x), "b": Value(b), "y": Value(y)}
-    n["u1"] = n["w"] * n["x"]
-    n["u2"] = n["u1"] + n["b"]
-    n["u3"] = n["u2"].sigmoid()
-    n["u4"] = n["u3"] - n["y"]
-    n["u5"] = n["u4"] ** 2
-    n["u6"] = 0.5 * n["u5"]
-    n["u7"] = n["w"] ** 2
-    n["u8"] = 0.5 * n["u7"]
-    n["u9"] = n["u6"] + n["u8"]
-    n["u9"].backward()
-    return n
 
 
 def node_boxes(fig):

@@ -7,7 +7,15 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from lecture_text import cell, code_cells, output, prose
+from lecture_text import (
+    assert_executed_in_order_without_errors_or_warnings,
+    assert_nbformat_45_with_unique_ids,
+    assert_no_absolute_paths,
+    cell,
+    code_cells,
+    output,
+    prose,
+)
 
 from course.gradcheck import check_gradient, numerical_gradient, rel_error
 from course.worked_examples import SEED_NETWORK_NUMBERS, seed_network_arrays
@@ -25,25 +33,15 @@ def nb():
 
 
 def test_nbformat_45_and_every_cell_has_a_unique_id(nb):
-    assert (nb.nbformat, nb.nbformat_minor) == (4, 5)
-    nbformat.validate(nb)
-    ids = [c.get("id") for c in nb.cells]
-    assert all(ids) and len(set(ids)) == len(ids)
-    assert nb.metadata.kernelspec.name == "python3"
+    assert_nbformat_45_with_unique_ids(nb)
 
 
 def test_executed_in_order_without_errors_or_warnings(nb):
-    counts = [c.execution_count for c in code_cells(nb)]
-    assert counts == list(range(1, len(counts) + 1)), "run it with python -m grader.notebooks"
-    for c in code_cells(nb):
-        for out in c.outputs:
-            assert out.output_type != "error", c.id
-            assert not (out.output_type == "stream" and out.name == "stderr"), c.id
+    assert_executed_in_order_without_errors_or_warnings(nb)
 
 
 def test_no_absolute_paths(nb):
-    for c in nb.cells:
-        assert not re.search(r"""["'](/|[A-Za-z]:\\)""", c.source), c.id
+    assert_no_absolute_paths(nb)
 
 
 def test_sections_follow_the_curriculum_row_in_order(nb):

@@ -7,7 +7,16 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from lecture_text import cell, code_cells, output, prose
+from lecture_text import (
+    assert_executed_in_order_without_errors_or_warnings,
+    assert_nbformat_45_with_unique_ids,
+    assert_no_absolute_paths,
+    cell,
+    code_cells,
+    output,
+    prose,
+    seed_graph_nodes,
+)
 
 from course.gradcheck import numerical_derivative, rel_error
 from course.worked_examples import seed_graph_closed_form
@@ -24,43 +33,22 @@ def nb():
 
 def seed_nodes():
     """The lecture's build_seed_graph: u1..u9 on Value nodes, after backward()."""
-    n = {"w": Value(W), "x": Value(X), "b": Value(B), "y": Value(Y)}
-    n["u1"] = n["w"] * n["x"]
-    n["u2"] = n["u1"] + n["b"]
-    n["u3"] = n["u2"].sigmoid()
-    n["u4"] = n["u3"] - n["y"]
-    n["u5"] = n["u4"] ** 2
-    n["u6"] = 0.5 * n["u5"]
-    n["u7"] = n["w"] ** 2
-    n["u8"] = 0.5 * n["u7"]
-    n["u9"] = n["u6"] + n["u8"]
-    n["u9"].backward()
-    return n
+    return seed_graph_nodes(W, B, X, Y)
 
 
 # ------------------------------------------------------------------ form
 
 
 def test_nbformat_45_and_every_cell_has_a_unique_id(nb):
-    assert (nb.nbformat, nb.nbformat_minor) == (4, 5)
-    nbformat.validate(nb)
-    ids = [c.get("id") for c in nb.cells]
-    assert all(ids) and len(set(ids)) == len(ids)
-    assert nb.metadata.kernelspec.name == "python3"
+    assert_nbformat_45_with_unique_ids(nb)
 
 
 def test_executed_in_order_without_errors_or_warnings(nb):
-    counts = [c.execution_count for c in code_cells(nb)]
-    assert counts == list(range(1, len(counts) + 1)), "run it with python -m grader.notebooks"
-    for c in code_cells(nb):
-        for out in c.outputs:
-            assert out.output_type != "error", c.id
-            assert not (out.output_type == "stream" and out.name == "stderr"), c.id
+    assert_executed_in_order_without_errors_or_warnings(nb)
 
 
 def test_no_absolute_paths(nb):
-    for c in nb.cells:
-        assert not re.search(r"""["'](/|[A-Za-z]:\\)""", c.source), c.id
+    assert_no_absolute_paths(nb)
 
 
 def test_sections_follow_the_curriculum_row_in_order(nb):
