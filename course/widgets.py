@@ -19,14 +19,10 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
+from .activations import sigmoid
 from .plotting import draw_circuit, fill_circuit
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
-
-
-def sigmoid(z):
-    """1 / (1 + e^-z), written as exp(-log(1 + e^-z)) so a large negative z does not overflow."""
-    return np.exp(-np.logaddexp(0.0, -np.asarray(z, dtype=np.float64)))
 
 
 def figure_png(fig):
