@@ -57,7 +57,10 @@ def cmd_autograde(args):
 def cmd_bundle(args):
     from .bundle import write_bundle
 
-    files = write_bundle(course_root(), args.out)
+    try:
+        files = write_bundle(course_root(), args.out, answers=args.answers)
+    except ValueError as error:
+        sys.exit(str(error))
     print(f"Wrote the student's copy ({len(files)} files) to {args.out}; "
           f"students follow {Path(args.out) / 'INSTALL.md'}.")
     return 0
@@ -87,6 +90,9 @@ def main(argv=None):
     p.set_defaults(run=cmd_autograde)
     p = sub.add_parser("bundle", help="write the student's copy: lectures, assignments, course")
     p.add_argument("out", help="folder for the student's copy (made if missing)")
+    p.add_argument("--answers", nargs="+", default=[], metavar="ASSIGNMENT",
+                   help="also include the reference answers to these assignments (once they "
+                        "are due), so that the lectures that run them work in the copy")
     p.set_defaults(run=cmd_bundle)
     p = sub.add_parser("demo", help="release, simulate a class, autograde it, print the grades")
     p.add_argument("--out", default=None, help="keep the demo's reports here")

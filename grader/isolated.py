@@ -156,6 +156,8 @@ SUSPICIOUS = [
     (r"\bbuiltins\b|__builtins__", "changes Python's builtins"),
     (r"\b(?:np|numpy)(?:\.\w+)*\.\w+\s*=[^=]", "replaces numpy functions"),
     (r"\bgrader\b", "refers to the grader's code"),
+    (r"\bcourse\.(reference|released)\b|from\s+course\s+import\s.*\b(reference|released)\b",
+     "imports the course's answers (course.reference)"),
     (r"solutions|gradebook|\.ipynb|nbgrader", "reads course or grading files"),
     (r"def\s+__eq__|def\s+__float__|def\s+__bool__", "defines comparison or conversion hooks"),
     (r"tests passed", "prints a success message"),

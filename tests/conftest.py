@@ -128,6 +128,8 @@ CHEATS = {
         "    def backward(self, dout):\n        return Anything(0.0), Anything(0.0)\n"),
     # the instructor's reference, imported or read from disk
     "cheat_imports_grader": "from grader.reference import AddGate\n",
+    # the lectures' way to the answers: in the grader's sandbox neither source is there
+    "cheat_imports_course_reference": "from course.reference import AddGate\n",
     "cheat_reads_solutions": (
         "import json\n"
         f"cells = json.load(open({str(ROOT / 'solutions/a1_scalar_backprop/a1_scalar_backprop.ipynb')!r}))['cells']\n"

@@ -54,7 +54,7 @@ def test_notebook_is_executed_nbformat_4_5_with_ids(nb):
 def test_no_absolute_paths_and_no_retyped_gates(nb):
     source = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
     assert not re.search(r"['\"](/|[A-Za-z]:\\)", source)
-    assert not re.search(r"^class ", source, re.MULTILINE)  # gates come from grader.reference
+    assert not re.search(r"^class ", source, re.MULTILINE)  # gates come from course.reference
     assert not re.search(r"^def (chain_|staged_|neuron_|circuit_)", source, re.MULTILINE)
 
 

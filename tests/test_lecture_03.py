@@ -64,7 +64,7 @@ def test_only_timing_cells_are_exempt_from_output_checks(nb):
 
 def test_layers_come_from_the_reference_and_are_not_retyped(nb):
     setup = cell(nb, "setup").source
-    assert "from grader.reference import" in setup
+    assert "from course.reference import" in setup
     for c in code_cells(nb):
         for name in ("Affine", "Sigmoid", "Sequential", "MSELoss", "SoftmaxCrossEntropy", "Tanh"):
             assert not re.search(rf"^class {name}\b", c.source, re.MULTILINE), c.id

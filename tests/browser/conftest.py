@@ -2,12 +2,11 @@
 
 Two servers per session:
 - the student's: `backprop-course lab`, run from a venv into which the student's copy written
-  by `backprop-course bundle` was pip-installed, on that copy (in a temporary folder). The venv
-  shares the main venv's third-party packages through a .pth file, so nothing big is installed
-  for it; the checkout's editable install (course and grader from the repository) is not
-  visible there, so grader cannot be imported and `course` comes from the bundle.
+  by `backprop-course bundle --answers ...` was pip-installed, on that copy (in a temporary
+  folder); see tests/student_env.py. grader cannot be imported there and `course` comes from
+  the copy. The lectures, the assignments and Validate are tested on it.
 - the instructor's: the main venv's `jupyter lab`, started at the repository root where
-  nbgrader_config.py lives: the formgrader, and the lectures (they import grader.reference).
+  nbgrader_config.py lives: the formgrader.
 Each server gets its own Jupyter config, data, settings and runtime folders in a temporary
 folder, so nothing in ~/.jupyter changes what the tests see, and autosave is off so nothing is
 written into the repository. The fixtures are package-scoped: the servers, their kernels and
@@ -22,16 +21,15 @@ import signal
 import socket
 import subprocess
 import sys
-import sysconfig
 import time
 import urllib.request
-from importlib.metadata import entry_points
 from pathlib import Path
 
 import nbformat
 import pytest
+from student_env import make_student_env
 
-from course.bundle import write_bundle
+from grader.release import assignment_ids
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -159,52 +157,19 @@ def stop_lab(process):
 
 
 @pytest.fixture(scope="package")
-def student_venv(tmp_path_factory):
-    """(venv, student's copy): the bundle written by write_bundle and pip-installed (editable,
-    as its INSTALL.md says) into a venv that reuses the main venv's third-party packages."""
-    base = tmp_path_factory.mktemp("student")
-    copy, venv = base / "course", base / "venv"
-    write_bundle(ROOT, copy)
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    python = venv / "bin" / "python"
-    site = Path(subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                               capture_output=True, text=True, check=True).stdout.strip())
-    # a plain path line: the main venv's own .pth files (the checkout's editable finder, which
-    # would make grader importable) are not run for it
-    (site / "shared_main_venv_packages.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    for kind in ("share", "etc"):  # labextensions, kernel spec, server extensions' config
-        (venv / kind).mkdir(exist_ok=True)
-        (venv / kind / "jupyter").symlink_to(Path(sys.prefix) / kind / "jupyter")
-    write_console_scripts(python, prefix="jupyter")
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q",
-                    "--no-deps", "-e", str(copy)], check=True)
-    no_grader = subprocess.run([python, "-c", "import grader"], cwd=base, capture_output=True,
-                               check=False)
-    assert no_grader.returncode != 0, "the student's venv must not see the checkout's grader"
-    return venv, copy
-
-
-def write_console_scripts(python, prefix):
-    """The shared packages' console scripts named PREFIX* (jupyter-lab, ...), for PYTHON:
-    `jupyter lab` looks for jupyter-lab next to the interpreter."""
-    for entry in entry_points(group="console_scripts"):
-        if entry.name.startswith(prefix):
-            script = Path(python).parent / entry.name
-            script.write_text(f"#!{python}\nimport sys\n"
-                              f"from {entry.module} import {entry.attr.split('.')[0]}\n"
-                              f"sys.exit({entry.attr}())\n")
-            script.chmod(0o755)
+def student_env(tmp_path_factory):
+    """The student's copy at the end of term, every assignment's answers released (so every
+    lecture runs), pip-installed into its own venv as its INSTALL.md says."""
+    return make_student_env(tmp_path_factory.mktemp("student"), answers=assignment_ids(ROOT))
 
 
 @pytest.fixture(scope="package")
-def student_lab(student_venv, tmp_path_factory):
+def student_lab(student_env, tmp_path_factory):
     """`backprop-course lab` from the student's venv: JupyterLab on the student's copy."""
-    venv, copy = student_venv
+    venv, copy = student_env.venv, student_env.copy
     home = tmp_path_factory.mktemp("student-jupyter")
     port, token = free_port(), secrets.token_hex(16)
-    env = {**os.environ, **jupyter_home(home, port, token), "VIRTUAL_ENV": str(venv),
-           "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
-    env.pop("BACKPROP_COURSE_ROOT", None)  # the student's copy must find itself
+    env = {**student_env.environ(), **jupyter_home(home, port, token)}
     # the last install step of INSTALL.md: trust the lectures, so their saved widgets show
     subprocess.run([str(venv / "bin" / "jupyter"), "trust", *sorted(copy.glob("lectures/*.ipynb"))],
                    env=env, check=True, capture_output=True)

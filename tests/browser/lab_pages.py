@@ -31,13 +31,28 @@ def run_all_cells(page):
     page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
 
 
+def clear_all_outputs(page, label):
+    """Edit → Clear Outputs of All Cells, until no control labelled LABEL is left. A trusted
+    notebook saved with its widgets shows them before any run, looking live; once the outputs
+    are cleared, a control can only come from a run."""
+    page.get_by_role("menuitem", name="Edit", exact=True).click()
+    page.get_by_role("menuitem", name="Clear Outputs of All Cells", exact=True).click()
+    expect(widget_labels(page, label)).to_have_count(0)
+
+
+def widget_labels(page, label):
+    return page.locator(".widget-label", has_text=re.compile(f"^{re.escape(label)}$"))
+
+
 def run_all_until_widget(page, label, attempts=2):
-    """Run All Cells until the widget labelled LABEL is live. The Run menu acts on the active
-    notebook; on a slow first start the panel may not be active yet when the menu is used, so
-    a run that shows no widget is repeated once after focusing the notebook."""
+    """Clear the saved outputs, then Run All Cells until the widget labelled LABEL is live.
+    The menus act on the active notebook; on a slow first start the panel may not be active
+    yet when a menu is used, so a run that shows no widget is repeated once after focusing
+    the notebook."""
     for attempt in range(attempts):
         # activate the notebook by its tab (a click inside could fold a cell or press a button)
         page.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current").first.click()
+        clear_all_outputs(page, label)
         run_all_cells(page)
         try:
             return live_widget(page, label, timeout=RUN_TIMEOUT if attempt else RUN_TIMEOUT // 2)
@@ -49,10 +64,8 @@ def run_all_until_widget(page, label, attempts=2):
 
 def live_widget(page, label, timeout=RUN_TIMEOUT):
     """The output holding the widget with a control labelled LABEL, once it is on the page
-    and the kernel is idle. On a server that does not trust the notebook (the instructor's
-    here), the saved widgets show as text: a control can only come from a run."""
-    output = page.locator(".jp-OutputArea-output").filter(
-        has=page.locator(".widget-label", has_text=re.compile(f"^{re.escape(label)}$"))).last
+    and the kernel is idle (after clear_all_outputs, so that it comes from a run)."""
+    output = page.locator(".jp-OutputArea-output").filter(has=widget_labels(page, label)).last
     output.wait_for(timeout=timeout)
     output.scroll_into_view_if_needed()
     expect(page.locator(f"{KERNEL_STATUS}[data-status='idle']")).to_have_count(

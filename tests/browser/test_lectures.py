@@ -32,13 +32,13 @@ def plain(text):
     return re.sub(r"\s+", " ", text).strip()
 
 
-# The lectures import grader.reference, so they run on the instructor's server (see
-# tests/test_bundle.py for why that matters to students).
+# On the student's server: a copy of the course with the answers released (tests/student_env.py),
+# where course.reference finds them in course/released/, without grader.
 
-def test_moving_the_sigmoid_slider_shows_the_new_sigma_and_slope(instructor_lab, browser_context,
+def test_moving_the_sigmoid_slider_shows_the_new_sigma_and_slope(student_lab, browser_context,
                                                                   screenshot_dir):
-    saved = (ROOT / LECTURE_1).read_bytes()
-    page = open_notebook(browser_context, instructor_lab, LECTURE_1)
+    saved = (student_lab.root_dir / LECTURE_1).read_bytes()
+    page = open_notebook(browser_context, student_lab, LECTURE_1)
     explorer = run_all_until_widget(page, "z")
     picture = explorer.locator("img.widget-image")
     picture_before = picture.get_attribute("src")
@@ -54,11 +54,11 @@ def test_moving_the_sigmoid_slider_shows_the_new_sigma_and_slope(instructor_lab,
     expect(picture).not_to_have_attribute("src", picture_before)  # a new picture was drawn
     explorer.screenshot(path=screenshot_dir / "lecture_widget.png")
     page.close()
-    assert (ROOT / LECTURE_1).read_bytes() == saved, "the test must not save the lecture"
+    assert (student_lab.root_dir / LECTURE_1).read_bytes() == saved, "the test must not save it"
 
 
-def test_moving_the_depth_slider_plots_the_new_gradient_norms(instructor_lab, browser_context):
-    page = open_notebook(browser_context, instructor_lab, LECTURE_4)
+def test_moving_the_depth_slider_plots_the_new_gradient_norms(student_lab, browser_context):
+    page = open_notebook(browser_context, student_lab, LECTURE_4)
     explorer = run_all_until_widget(page, "depth")
 
     depth = int(drag_slider(page, explorer.locator(".widget-slider").first, 60))
