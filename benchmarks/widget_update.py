@@ -5,7 +5,8 @@ builds a new figure and renders it on every change.
     .venv/bin/python benchmarks/widget_update.py [--updates 100]
 
 "update" sets the slider's value, which runs the explorer's own handler: new numbers, the
-existing artists moved, the same figure rendered to the PNG the page shows. "re-plot" computes
+existing artists moved, the kept background restored and only the animated artists drawn on
+it (blitting), the canvas encoded to the PNG the page shows. "re-plot" computes
 the same numbers and draws everything again in a new pyplot figure, rendered as the inline
 backend renders a figure shown by interact (PNG, tight bounding box).
 """

@@ -2,9 +2,13 @@
 
 How they draw: an explorer owns one matplotlib Figure (drawn by Agg, no pyplot, no backend
 switch) and shows it as a PNG in an ipywidgets.Image. Moving a slider changes the existing
-artists (set_data, set_text, relim) and renders that same figure again into the same Image.
-Because the picture lives in a widget model, a notebook saved with its widget state shows the
-last picture and numbers even before anything runs.
+artists (set_data, set_text, relim) and blits: the background (axes, curves, legend, circuit:
+everything the sliders do not change) is drawn once and its pixels kept; each change puts them
+back, draws only the artists the explorer lists as animated, and encodes the canvas as PNG into
+the same Image. The picture has the pixels a full render of the figure would have (a test checks
+it), at a fraction of the cost (benchmarks/widget_update.py). Because the picture lives in a
+widget model, a notebook saved with its widget state shows the last picture and numbers even
+before anything runs.
 
 What they show: every number comes from a plain function (sigmoid_state, chain_state,
 vanishing_state) that tests call without a browser, and `explorer.update()` returns it.
@@ -17,6 +21,8 @@ import io
 
 import ipywidgets as widgets
 import numpy as np
+import PIL.Image
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .activations import sigmoid
@@ -26,7 +32,8 @@ ACTIVATIONS = ("sigmoid", "tanh", "relu")
 
 
 def figure_png(fig):
-    """The figure as PNG bytes; without the 'Software' tag equal figures give equal bytes."""
+    """The figure as PNG bytes, fully rendered; without the 'Software' tag equal figures give
+    equal bytes. (The explorers render with Explorer.render instead: same pixels, faster.)"""
     buffer = io.BytesIO()
     # fast zlib level: the PNG is sent once per slider move and thrown away at the next
     fig.savefig(buffer, format="png", metadata={"Software": None},
@@ -34,15 +41,33 @@ def figure_png(fig):
     return buffer.getvalue()
 
 
+def canvas_png(canvas):
+    """The pixels an Agg canvas holds now, as PNG bytes (RGBA, like savefig writes them)."""
+    width, height = canvas.get_width_height(physical=True)
+    buffer = io.BytesIO()
+    # fast zlib level, as figure_png; PIL directly skips savefig's redraw of the whole figure
+    PIL.Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1
+                         ).save(buffer, format="png", compress_level=1)
+    return buffer.getvalue()
+
+
 class Explorer:
     """Controls, one figure shown as an Image, and a readout of the numbers the figure shows.
 
-    A subclass builds its figure, then defines state() (the numbers, from a plain function),
-    draw(state) (moves the existing artists) and lines(state) (the readout, one line each).
+    A subclass builds its figure and lists in self.animated the artists that change with the
+    controls (lines, points, titles, texts); everything else is the background. It defines
+    state() (the numbers, from a plain function), draw(state) (moves the animated artists) and
+    lines(state) (the readout, one line each). The background is drawn once: whatever draw
+    changes must be animated (or draw sets self.background = None to have it drawn again).
     """
 
     def __init__(self, controls, fig, control_box=None):
         self.controls, self.fig = list(controls), fig
+        FigureCanvasAgg(fig)  # the figure's canvas from now on (Agg, no pyplot)
+        # Animated artists are left out of a full draw; render() draws them over the background.
+        for artist in self.animated:
+            artist.set_animated(True)
+        self.background = None
         self.image = widgets.Image(format="png")
         self.readout = widgets.HTML()
         self.widget = widgets.VBox([control_box or widgets.VBox(self.controls),
@@ -62,9 +87,26 @@ class Explorer:
         self.draw(state)
         lines = self.lines(state)
         self.readout.value = "<br>".join(html.escape(line, quote=False) for line in lines)
-        self.image.value = figure_png(self.fig)
+        self.image.value = self.render()
         self.last_state = state
         return state
+
+    def render(self):
+        """The figure as PNG, by blitting: a full draw of a figure costs 30-60 ms (tick labels,
+        legend, mathtext), far more than the few artists a slider moves. So the background (all
+        but the animated artists) is drawn once and its pixels kept; each render puts those
+        pixels back and draws only the animated artists on them, in the order of self.animated.
+        That gives the pixels of a full render if the list is in a full render's order (by
+        zorder) and also holds the static artists a full render draws over moving ones."""
+        canvas = self.fig.canvas
+        if self.background is None:
+            canvas.draw()  # lays out the figure (the first time), draws all but the animated
+            self.background = canvas.copy_from_bbox(self.fig.bbox)
+        else:
+            canvas.restore_region(self.background)
+        for artist in self.animated:
+            self.fig.draw_artist(artist)
+        return canvas_png(canvas)
 
     def summary(self):
         return "\n".join(self.lines(self.last_state))
@@ -101,8 +143,8 @@ class SigmoidExplorer(Explorer):
         ax.plot(grid, s * (1 - s), color="C1", label=r"$\sigma'(z) = \sigma(z)\,(1-\sigma(z))$")
         ax.axhline(0.25, color="0.6", linestyle=":")
         ax.plot([0.0], [0.25], "s", color="C1")
-        ax.annotate(r"max $\sigma'(0) = 1/4$", xy=(0.0, 0.25), xytext=(1.0, 0.36), fontsize=9,
-                    arrowprops={"arrowstyle": "->", "color": "0.4"})
+        note = ax.annotate(r"max $\sigma'(0) = 1/4$", xy=(0.0, 0.25), xytext=(1.0, 0.36),
+                           fontsize=9, arrowprops={"arrowstyle": "->", "color": "0.4"})
         (self.tangent_line,) = ax.plot([], [], "--", color="C3", label="tangent at z")
         (self.sigma_point,) = ax.plot([], [], "o", color="C0")
         (self.dsigma_point,) = ax.plot([], [], "o", color="C1", markerfacecolor="white")
@@ -112,6 +154,11 @@ class SigmoidExplorer(Explorer):
         ax.set_xlabel("z")
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left", fontsize=9)
+        # Drawn in this order, as a full render does (by zorder). The spines and the note do not
+        # change, but a full render draws them over the points (at z = -8 and 8, near z = 0),
+        # so they are drawn again after them.
+        self.animated = [self.tangent_line, self.sigma_point, self.dsigma_point,
+                         *ax.spines.values(), note, self.title]
         super().__init__([self.slider], fig)
 
     def state(self):
@@ -196,6 +243,8 @@ class ChainExplorer(Explorer):
         ax = fig.add_axes((0.0, 0.0, 1.0, 0.86))
         self.texts = draw_circuit(ax, positions, edges, labels)
         self.title = fig.suptitle("")
+        # the values and gradients change, the circuit does not
+        self.animated = [text for pair in self.texts.values() for text in pair] + [self.title]
         super().__init__(controls, fig, box)
 
     def state(self):
@@ -279,7 +328,15 @@ class VanishingExplorer(Explorer):
         ax.set_xlabel("layer k  (1 = next to the input)")
         ax.set_ylabel(r"$\|\partial\,\mathrm{loss}/\partial W_k\|_F$")
         ax.grid(alpha=0.3, which="both")
+        # x shows the depth slider's whole range, so a new depth only adds or removes points
+        # and the x-axis stays in the background, drawn once.
+        ax.set_xlim(0.5, self.depth_slider.max + 0.5)
         self.title = ax.set_title("")
+        # The y-limits follow the norms (many decades apart from one setting to the next), so
+        # the y-axis (ticks, labels, grid lines) is drawn at each render: it costs a few ms, a
+        # new background ~30. In a full render's order (by zorder): the y-axis below the line,
+        # the spines over both.
+        self.animated = [ax.yaxis, self.norm_line, *ax.spines.values(), self.title]
         controls = [self.depth_slider, self.scale_slider, self.activation_buttons]
         super().__init__(controls, fig)
 
@@ -291,8 +348,7 @@ class VanishingExplorer(Explorer):
     def draw(self, state):
         self.norm_line.set_data(state["layers"], state["norms"])
         self.ax.relim()
-        self.ax.autoscale_view()
-        self.ax.set_xlim(0.5, state["depth"] + 0.5)
+        self.ax.autoscale_view(scalex=False)
         self.title.set_text(f"{state['activation']}, scale {state['scale']:.2f}, "
                             f"depth {state['depth']}: first/last = "
                             f"{state['first_over_last']:.3g}")

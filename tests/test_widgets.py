@@ -2,6 +2,7 @@
 the existing figure, the readout and the picture. Also the saved widget state of the lectures."""
 
 import base64
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -11,11 +12,13 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from PIL import Image
 
 from course.gradcheck import numerical_derivative
 from course.widgets import (
     chain_explorer,
     chain_state,
+    figure_png,
     make_deep_mlp,
     sigmoid,
     sigmoid_explorer,
@@ -207,6 +210,60 @@ def test_make_deep_mlp_is_seeded_and_scaled():
     np.testing.assert_array_equal(x, x2)
     np.testing.assert_allclose(weights[2], 2.0 * weights2[2])  # same draws, another scale
     assert [W.shape for W in weights] == [(16, 16)] * 3
+
+
+# ----------------------------------------------------------------------------- rendering
+
+def decoded(png):
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"), dtype=np.int16)
+
+
+def full_render(explorer):
+    """The explorer's figure rendered whole, as if nothing were animated (no kept background)."""
+    for artist in explorer.animated:
+        artist.set_animated(False)
+    try:
+        return decoded(figure_png(explorer.fig))
+    finally:
+        for artist in explorer.animated:
+            artist.set_animated(True)
+
+
+def sigmoid_moves():
+    explorer = sigmoid_explorer(z=0.0)
+    # the ends of the range (points on the spines), under the note's arrow near z = 0
+    return explorer, [(explorer.slider, z) for z in (1.0, -8.0, 8.0, 0.2, -2.5)]
+
+
+def chain_moves():
+    explorer = chain_explorer(ref.chain_forward, ref.chain_backward)
+    return explorer, [(explorer.x_slider, 0.5), (explorer.w_sliders[1], -3.0),
+                      (explorer.b_sliders[2], 2.0), (explorer.x_slider, -3.0)]
+
+
+def vanishing_moves():
+    explorer = vanishing_gradient_explorer(ref.layer_grad_norms)
+    # y-limits many decades apart, from 1e-36 to 1e27
+    return explorer, [(explorer.depth_slider, 40), (explorer.scale_slider, 3.0),
+                      (explorer.activation_buttons, "relu"), (explorer.depth_slider, 2),
+                      (explorer.scale_slider, 0.1), (explorer.activation_buttons, "tanh")]
+
+
+@pytest.mark.parametrize("explorer_and_moves", [sigmoid_moves, chain_moves, vanishing_moves])
+def test_the_blitted_picture_is_the_full_render_of_the_figure(explorer_and_moves):
+    # The page's PNG is the kept background with the animated artists drawn on it: an artist
+    # that changes but is not animated (stale), a background that should have been redrawn, or
+    # animated artists drawn in another order than a full render would, all show up here.
+    explorer, moves = explorer_and_moves()
+    for control, value in moves:
+        control.value = value
+        shown, full = decoded(bytes(explorer.image.value)), full_render(explorer)
+        assert shown.shape == full.shape
+        difference = np.abs(shown - full)
+        # equal up to faint antialiasing: no pixel off by more than 16 of 255 in any channel
+        assert difference.max() <= 16, (control.description, value,
+                                        int((difference.max(axis=-1) > 16).sum()), "pixels")
+        assert difference.mean() < 0.01
 
 
 # ----------------------------------------------------------------------------- saved state
