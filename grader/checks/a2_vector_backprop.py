@@ -1,4 +1,4 @@
-"""Hidden checks for a2_vector_backprop: numerical Jacobian, layers, losses, Sequential, SGD.
+"""Hidden checks for a2_vector_backprop: numerical gradient, layers, losses, Sequential, SGD.
 
 Each check runs the student's entity on secret random inputs (fixed seeds, so grades are
 reproducible) next to grader.reference: types and shapes first, then values, naming the known
@@ -12,9 +12,11 @@ import numbers
 
 import numpy as np
 
+from course import gradcheck
 from course.data import make_spirals
 from course.worked_examples import SEED_NETWORK_NUMBERS, seed_network_arrays
 from grader import reference as ref
+from grader.sandbox_runner import Remote
 
 from .common import expect_array, expect_close, expect_number, fail
 
@@ -95,85 +97,76 @@ def _same_again(entity, got, want, advice="work on a copy or a new array."):
 
 
 # ---------------------------------------------------------------------------------------------
-# numerical_jacobian
+# numerical_gradient
 
 
-def _forward_jacobian(f, x, h):
-    """Forward differences (f(x + h e_j) - f(x)) / h, in the layout of the reference: the
-    mistake the central differences replace."""
-    f0 = np.ravel(f(x.copy()))
-    jac = np.zeros((f0.size, x.size))
-    for j in range(x.size):
-        step = np.zeros(x.size)
-        step[j] = h
-        jac[:, j] = (np.ravel(f(x + step.reshape(x.shape))) - f0) / h
-    return jac.reshape(np.shape(f(x.copy())) + x.shape)
+def _forward_difference(f, x, h):
+    """The forward difference (f(x + h e_i) - f(x)) / h: the mistake the central one replaces."""
+    x = x.copy()
+    f0, grad = float(f(x)), np.zeros_like(x)
+    for idx in np.ndindex(x.shape):
+        old = x[idx]
+        x[idx] = old + h
+        grad[idx] = (float(f(x)) - f0) / h
+        x[idx] = old
+    return grad
 
 
-def _softmax(v):
-    e = np.exp(v - v.max())
-    return e / e.sum()
-
-
-def _jacobian_cases():
-    """(description, f, x, h or None for the default): outputs of several shapes (a scalar, a
-    vector, a matrix) from inputs of several shapes, and several steps."""
+def _numerical_cases():
+    """(description, f, x, h or None for the default): several functions, shapes and steps."""
     rng = np.random.default_rng(_SEED)
-    A, C, Q = rng.standard_normal((4, 2)), rng.standard_normal((3, 4)), rng.standard_normal((6, 6))
+    A, C = rng.standard_normal((6, 6)), rng.standard_normal((3, 4))
     functions = [
-        ("x @ A", lambda x: x @ A, (3, 4), None),
-        ("sin(x) * x", lambda x: np.sin(x) * x, (2, 3), None),
-        ("softmax(x)", _softmax, (5,), None),
+        ("sum(x**3)", lambda x: np.sum(x**3), (5,), None),
+        ("sum(sin(x) * x)", lambda x: np.sum(np.sin(x) * x), (2, 3), None),
+        ("a quadratic form", lambda x: x.ravel() @ A @ x.ravel(), (3, 2), 1e-4),
         ("sum(C * x**2)", lambda x: np.sum(C * x**2), (3, 4), None),
-        ("a quadratic form", lambda x: x.ravel() @ Q @ x.ravel(), (3, 2), 1e-4),
-        ("outer(x, x)", lambda x: np.outer(x, x), (3,), 1e-3),
-        ("exp(3x)", lambda x: np.exp(3 * x), (1,), 1e-2),
-        ("exp(3x)", lambda x: np.exp(3 * x), (2, 2), 1e-2),
-        ("x**3", lambda x: x**3, (2, 3, 2), None),
+        ("log(sum(exp(x)))", lambda x: np.log(np.sum(np.exp(x))), (4, 3), 1e-3),
+        ("sum(exp(3x))", lambda x: np.sum(np.exp(3 * x)), (1,), 1e-2),
+        ("sum(exp(3x))", lambda x: np.sum(np.exp(3 * x)), (2, 2), 1e-2),
+        ("sum(x**3)", lambda x: np.sum(x**3), (2, 3, 2), None),
     ]
     return [(what, f, rng.standard_normal(shape), h) for what, f, shape, h in functions]
 
 
-def check_numerical_jacobian(numerical_jacobian):
-    name = "numerical_jacobian"
-    for what, f, x, h in _jacobian_cases():
+def _defined_in(obj):
+    """The module a student's function comes from, asked where it lives (in the sandbox)."""
+    if isinstance(obj, Remote):
+        return obj.__getattr__("__module__")
+    return getattr(obj, "__module__", None)
+
+
+def check_numerical_gradient(numerical_gradient):
+    name = "numerical_gradient"
+    if _defined_in(numerical_gradient) == "course.gradcheck":
+        fail(name, "this is course.gradcheck's numerical_gradient, imported: the exercise is to "
+             "write the central differences yourself.")
+    for what, f, x, h in _numerical_cases():
         kept = x.copy()
         step = 1e-5 if h is None else h
         where = f"for f(x) = {what} with x of shape {x.shape}" + ("" if h is None else f", h={h}")
-        jac = _call(name, numerical_jacobian, f, x) if h is None else \
-            _call(name, numerical_jacobian, f, x, h)
+        grad = _call(name, numerical_gradient, f, x) if h is None else \
+            _call(name, numerical_gradient, f, x, h)
+        grad = expect_array(name, f"the gradient {where}", grad, x.shape)
         if not np.array_equal(x, kept):
-            fail(name, f"x was not restored {where}: if you change entries of x, put the old "
-                 "value back (save it first: old = x[idx], then x[idx] = old; adding and "
-                 "subtracting h does not always give exactly the old number back), or "
-                 "evaluate f at new arrays x + step and x - step.")
-        out_shape = np.shape(f(kept.copy()))
-        shape = out_shape + kept.shape
-        if isinstance(jac, np.ndarray) and jac.shape != shape and \
-                jac.shape == kept.shape + out_shape:
-            fail(name, f"the Jacobian {where} has shape {jac.shape}, the shape of x followed by "
-                 f"that of f(x); the layout is f(x)'s axes first, then x's: J[i, j] = "
-                 f"d f_i / d x_j, shape {shape}.")
-        if isinstance(jac, np.ndarray) and jac.shape != shape and jac.size == int(np.prod(shape)):
-            fail(name, f"the Jacobian {where} has shape {jac.shape}; it should have shape "
-                 f"{shape}, f(x)'s shape followed by x's: reshape it "
-                 "(e.g. build it as a 2-D array, then .reshape(np.shape(f(x)) + x.shape)).")
-        jac = expect_array(name, f"the Jacobian {where}", jac, shape)
-        want = ref.numerical_jacobian(f, kept.copy(), step)
-        forward = _forward_jacobian(f, kept, step)
+            fail(name, f"x was not restored {where}: after evaluating f at x + h and at x - h, "
+                 "put the old value back (save it first: old = x[idx], then x[idx] = old). "
+                 "Adding and subtracting h does not always give exactly the old number back.")
+        want = gradcheck.numerical_gradient(f, kept.copy(), step)
+        forward = _forward_difference(f, kept, step)
         mistakes = [
             (forward, ("this is the forward difference (f(x + h) - f(x)) / h; use the central "
              "difference (f(x + h) - f(x - h)) / (2h), which is much more accurate.")),
-            (forward / 2, ("f was evaluated at x + h and at x itself, not at x - h: evaluate "
-             "f at x + h and at x - h.")),
+            (forward / 2, ("f was evaluated at x + h and at x itself, not at x - h (after "
+             "x[idx] += h, x[idx] -= h brings back x): evaluate f at x + h and at x - h.")),
             (2 * want, "divide by 2h, not by h: x + h and x - h are 2h apart."),
             (want * step * step, "(f_plus - f_minus) / 2 * h multiplies by h: write / (2 * h)."),
         ]
         if h is not None:
             ignored = "the step h you are given is ignored: use the argument h."
-            mistakes += [(ref.numerical_jacobian(f, kept.copy(), other), ignored)
+            mistakes += [(gradcheck.numerical_gradient(f, kept.copy(), other), ignored)
                          for other in (1e-4, 1e-5, 1e-6)]
-        expect_close(name, f"the Jacobian {where}", jac, want, mistakes=mistakes,
+        expect_close(name, f"the gradient {where}", grad, want, mistakes=mistakes,
                      rtol=1e-6, atol=1e-8)
 
 
@@ -687,6 +680,10 @@ def check_training(Sequential, Affine, ReLU, SoftmaxCrossEntropy, sgd_step):
 _SIGMOID_ANSWER = ("self.out = 1.0 / (1.0 + np.exp(-x))\n        return self.out\n\n"
                    "    def backward(self, dout):\n"
                    "        return dout * self.out * (1.0 - self.out)")
+_NUMGRAD_CENTRAL = ("x[idx] = old - h\n        f_minus = f(x)\n"
+                    "        x[idx] = old  # put the entry back: x must be unchanged afterwards\n"
+                    "        grad[idx] = (f_plus - f_minus) / (2 * h)")
+
 KNOWN_MISTAKES = {
     # the first two are on different cells: the demo's "two mistakes" student types both
     "affine_missing_transpose": ("affine", "return dout @ self.W.T", "return dout @ self.W",
@@ -694,20 +691,16 @@ KNOWN_MISTAKES = {
     "sigmoid_twice": ("sigmoid", "return dout * self.out * (1.0 - self.out)",
                       "s = 1.0 / (1.0 + np.exp(-self.out))\n        return dout * s * (1.0 - s)",
                       "applied twice"),
-    "numjac_divides_by_h": ("numerical_jacobian",
-                            "np.ravel(f(x - step))) / (2 * h)", "np.ravel(f(x - step))) / h",
-                            "2h"),
-    "numjac_forward_difference": ("numerical_jacobian", "np.ravel(f(x - step))) / (2 * h)",
-                                  "np.ravel(f(x))) / h", "forward difference"),
-    "numjac_layout_transposed": ("numerical_jacobian",
-                                 "return jac.reshape(out_shape + x.shape)",
-                                 "return jac.T.reshape(x.shape + out_shape)", "layout"),
-    "numjac_perturbs_x_in_place": (
-        "numerical_jacobian",
-        "jac[:, j] = (np.ravel(f(x + step)) - np.ravel(f(x - step))) / (2 * h)",
-        ("x += step\n        f_plus = np.ravel(f(x))\n        x -= 2 * step\n"
-         "        jac[:, j] = (f_plus - np.ravel(f(x))) / (2 * h)\n        x += step"),
-        "not restored"),
+    "numgrad_divides_by_h": ("numerical_gradient", "grad[idx] = (f_plus - f_minus) / (2 * h)",
+                             "grad[idx] = (f_plus - f_minus) / h", "2h"),
+    "numgrad_forward_difference": (
+        "numerical_gradient", _NUMGRAD_CENTRAL,
+        ("x[idx] = old  # put the entry back: x must be unchanged afterwards\n"
+        "        grad[idx] = (f_plus - f(x)) / h"), "forward difference"),
+    "numgrad_not_restored": ("numerical_gradient", "x[idx] = old  # put the entry back",
+                             "pass  # put the entry back", "not restored"),
+    "numgrad_evaluates_at_x": ("numerical_gradient", "x[idx] = old - h", "x[idx] = old",
+                               "x - h"),
     "affine_dW_order": ("affine", "self.dW = self.x.T @ dout", "self.dW = dout.T @ self.x",
                         "shape"),
     "affine_bias_averaged": ("affine", "self.db = dout.sum(axis=0)",
@@ -764,20 +757,17 @@ KNOWN_MISTAKES = {
 # Correct answers written differently from the model answers: each must score full marks, and
 # all of them are submitted together in one notebook.
 ALTERNATIVE_SOLUTIONS = {
-    "numerical_jacobian": """
-def numerical_jacobian(f, x, h=1e-5):
-    # perturbs x in place, one entry at a time, and puts each entry back
-    out = np.asarray(f(x), dtype=float)
-    jac = np.empty(out.shape + x.shape)
-    for idx in np.ndindex(x.shape):
-        old = x[idx]
-        x[idx] = old + h
-        f_plus = np.asarray(f(x), dtype=float)
-        x[idx] = old - h
-        f_minus = np.asarray(f(x), dtype=float)
-        x[idx] = old
-        jac[(Ellipsis,) + idx] = (f_plus - f_minus) / (2 * h)
-    return jac
+    "numerical_gradient": """
+def numerical_gradient(f, x, h=1e-5):
+    # never touches x: f is evaluated at shifted copies
+    grad = np.empty(x.shape)
+    flat_grad = grad.reshape(-1)  # a view: writing into it fills grad
+    for i in range(x.size):
+        step = np.zeros(x.size)
+        step[i] = h
+        step = step.reshape(x.shape)
+        flat_grad[i] = (f(x + step) - f(x - step)) / (2 * h)
+    return grad
 """,
     "affine": """
 class Affine:

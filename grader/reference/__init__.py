@@ -15,7 +15,7 @@ from .layers import (
     Sigmoid,
     SoftmaxCrossEntropy,
     Tanh,
-    numerical_jacobian,
+    numerical_gradient,
     sgd_step,
 )
 from .scalar import (
@@ -64,7 +64,7 @@ __all__ = [
     "he_init",
     "layer_grad_norms",
     "neuron_backward",
-    "numerical_jacobian",
+    "numerical_gradient",
     "seed_graph",
     "sgd_step",
     "sigmoid",
