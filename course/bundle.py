@@ -3,13 +3,9 @@
 OUT gets the lectures, the released assignments, the `course` package as an installable project
 (pyproject.toml at OUT's top, so `pip install -e .` there makes `backprop-course lab` open
 JupyterLab on OUT) and INSTALL.md. Nothing from grader/ or solutions/: files are copied from an
-explicit list of places, never by excluding what must not go. The one exception is asked for
-by name: `--answers a1_scalar_backprop ...` copies those assignments' reference answers (the
-modules of grader/reference/) into course/released/, for when they are due, so that the
-lectures running them work in the student's copy too (course/reference.py).
+explicit list of places, never by excluding what must not go.
 """
 
-import ast
 import shutil
 import tomllib
 from pathlib import Path
@@ -34,10 +30,10 @@ What is here:
 - `course/`: the small library the notebooks import (gradient checking, toy data, widgets),
   installed by the steps below together with JupyterLab and nbgrader.
 
-The lectures run the course's own answers to the assignments. Your copy includes the answers
-your instructor has released (usually once an assignment is due): a lecture that needs one
-that is not released yet stops with a message naming the assignment. Its saved outputs, every
-plot and number, are there to read all the same.
+Lecture 1 runs as it is. Lectures 2 to 5 run the course's own answers to the assignments, so
+they stop at their first cell with a message naming the assignment until your instructor hands
+out its answers, once it is due, as a folder with a README saying how to install it. Their
+saved outputs, every plot, number and slider, are there to read all the same.
 
 ## Install (once)
 
@@ -107,79 +103,18 @@ dependencies = [
 backprop-course = "course.cli:main"
 
 [tool.setuptools]
-packages = ["course", "course.released"]
+packages = ["course"]
 """
 
 
-def reference_answers(root):
-    """{assignment id: (module, [public names it defines], {modules it imports})} for the
-    modules of grader/reference/, read as text (course/ never imports grader): its ANSWERS
-    table, each module's functions and classes, and its relative imports."""
-    folder = Path(root) / "grader" / "reference"
-    init = ast.parse((folder / "__init__.py").read_text())
-    table = next(node.value for node in init.body if isinstance(node, ast.Assign)
-                 and any(getattr(t, "id", None) == "ANSWERS" for t in node.targets))
-    answers = {}
-    for module, assignment in ast.literal_eval(table).items():
-        tree = ast.parse((folder / f"{module}.py").read_text())
-        names = [node.name for node in tree.body if isinstance(
-            node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_")]
-        uses = {node.module for node in ast.walk(tree)
-                if isinstance(node, ast.ImportFrom) and node.level == 1}
-        answers[assignment] = (module, names, uses)
-    return answers
-
-
-def checked_answers(root, released):
-    """reference_answers(ROOT), once RELEASED is known to name assignments whose answers stand
-    on their own or on others released with them."""
-    answers = reference_answers(root)
-    unknown = sorted(set(released) - set(answers))
-    if unknown:
-        raise ValueError(f"--answers: no assignment called {', '.join(unknown)}; the "
-                         f"assignments are {', '.join(sorted(answers))}.")
-    module_of = {module: assignment for assignment, (module, _, _) in answers.items()}
-    for assignment in sorted(released):
-        missing = sorted(module_of[use] for use in answers[assignment][2]
-                         if module_of[use] not in released)
-        if missing:
-            raise ValueError(f"--answers: the answers to {assignment} are built on those to "
-                             f"{', '.join(missing)}; release {', '.join(missing)} as well.")
-    return answers
-
-
-def write_released_answers(root, package, answers, released):
-    """course/released/ in the student's copy: the reference modules of the RELEASED
-    assignments, copied unchanged, and an __init__ exporting their names and listing the
-    others' names (never their code) as WITHHELD, so a lecture can say which assignment it
-    needs."""
-    package.mkdir()
-    lines = ['"""Written by `backprop-course bundle`: the course\'s answers released in this copy',
-             '(course/reference.py hands them to the lectures)."""', ""]
-    withheld = {}
-    for assignment, (module, names, _) in sorted(answers.items()):
-        if assignment in released:
-            shutil.copy2(Path(root) / "grader" / "reference" / f"{module}.py", package)
-            lines.append(f"from .{module} import {', '.join(sorted(names))}  # noqa: F401")
-        else:
-            withheld.update(dict.fromkeys(names, assignment))
-    lines += ["", f"RELEASED = {sorted(released)!r}",
-              "# name -> the assignment it answers, for the lectures' message; no code",
-              f"WITHHELD = {dict(sorted(withheld.items()))!r}", ""]
-    (package / "__init__.py").write_text("\n".join(lines))
-
-
-def write_bundle(root, out, answers=()):
+def write_bundle(root, out):
     """Write the student's copy of the course at ROOT into the folder OUT (made if missing;
-    what it writes there is replaced), with the reference answers to the assignments ANSWERS.
-    Returns the files written, relative to OUT, sorted."""
+    what it writes there is replaced). Returns the files written, relative to OUT, sorted."""
     root, out = Path(root).resolve(), Path(out).resolve()
     sources = [root / name for name in BUNDLED_FOLDERS]
     if out == root or any(out == source or source in out.parents for source in sources):
         raise ValueError(f"{out} would overwrite the course itself: give a folder outside "
                          f"{', '.join(str(s) for s in sources)} and other than {root}.")
-    released = set(answers)
-    checked = checked_answers(root, released)  # before anything is written
     out.mkdir(parents=True, exist_ok=True)
     for name in BUNDLED_FOLDERS:
         shutil.rmtree(out / name, ignore_errors=True)
@@ -188,7 +123,6 @@ def write_bundle(root, out, answers=()):
         shutil.copy2(lecture, out / "lectures" / lecture.name)
     shutil.copytree(root / "assignments", out / "assignments", ignore=IGNORED)
     shutil.copytree(root / "course", out / "course", ignore=IGNORED)
-    write_released_answers(root, out / "course" / "released", checked, released)
     project = course_project(root)
     (out / "pyproject.toml").write_text(student_pyproject(project))
     python = project["requires-python"].replace(">=", "") + " or newer"

@@ -1,4 +1,5 @@
-"""The `backprop-course` command: lab for students; release, autograde, bundle, demo for instructors."""
+"""The `backprop-course` command: lab for students; release, autograde, bundle, answers, demo for
+instructors."""
 
 import argparse
 import os
@@ -57,12 +58,22 @@ def cmd_autograde(args):
 def cmd_bundle(args):
     from .bundle import write_bundle
 
-    try:
-        files = write_bundle(course_root(), args.out, answers=args.answers)
-    except ValueError as error:
-        sys.exit(str(error))
+    files = write_bundle(course_root(), args.out)
     print(f"Wrote the student's copy ({len(files)} files) to {args.out}; "
           f"students follow {Path(args.out) / 'INSTALL.md'}.")
+    return 0
+
+
+def cmd_answers(args):
+    _instructor()
+    from grader.answers import write_answers
+
+    try:
+        files = write_answers(course_root(), args.out, args.assignments)
+    except ValueError as error:
+        sys.exit(str(error))
+    print(f"Wrote the answers pack ({len(files)} files) to {args.out}; students install it "
+          f"next to their copy as {Path(args.out) / 'README.md'} says.")
     return 0
 
 
@@ -90,10 +101,13 @@ def main(argv=None):
     p.set_defaults(run=cmd_autograde)
     p = sub.add_parser("bundle", help="write the student's copy: lectures, assignments, course")
     p.add_argument("out", help="folder for the student's copy (made if missing)")
-    p.add_argument("--answers", nargs="+", default=[], metavar="ASSIGNMENT",
-                   help="also include the reference answers to these assignments (once they "
-                        "are due), so that the lectures that run them work in the copy")
     p.set_defaults(run=cmd_bundle)
+    p = sub.add_parser("answers", help="write the answers pack for assignments that are due: "
+                                       "with it installed, the lectures that run them work")
+    p.add_argument("out", help="folder for the answers pack (made if missing)")
+    p.add_argument("assignments", nargs="+", metavar="ASSIGNMENT",
+                   help="assignment ids, e.g. a1_scalar_backprop a2_vector_backprop")
+    p.set_defaults(run=cmd_answers)
     p = sub.add_parser("demo", help="release, simulate a class, autograde it, print the grades")
     p.add_argument("--out", default=None, help="keep the demo's reports here")
     p.set_defaults(run=cmd_demo)

@@ -2,39 +2,52 @@
 
 They are the answers to the assignments, so their one copy lives with the instructor, in
 grader/reference/, and in the instructor's checkout this module hands out those. A student's
-copy has no grader/: it holds, in course/released/, only the answers the instructor released
-with `backprop-course bundle OUT --answers ...` (usually once an assignment is due), and asking
-for any other one says which assignment it answers and what to do instead.
+copy has no grader/: there they come from the answers pack (package `course_answers`) that
+the instructor writes with `backprop-course answers` once assignments are due; asking for one
+that is not there says which assignment it answers and what to do instead.
 """
 
 import importlib
 
-# Where the answers are: the instructor's reference first, then a student's released copy.
-SOURCES = ("grader.reference", "course.released")
-_modules = {}
+# assignment -> the module of grader/reference/ (and of course_answers) that answers it
+MODULES = {"a1_scalar_backprop": "scalar", "a2_vector_backprop": "layers",
+           "a3_computation_graph": "engine", "a4_vanishing_gradients": "deep"}
+# name -> the assignment it answers (names only, as in the exercise contract; a test keeps this
+# equal to what grader/reference/ defines)
+ANSWERED_BY = {
+    **dict.fromkeys(["AddGate", "ExpGate", "MaxGate", "MultiplyGate", "ReciprocalGate",
+                     "ScaleGate", "ShiftGate", "SigmoidGate", "chain_backward", "chain_forward",
+                     "circuit_backward", "neuron_backward", "staged_backward"],
+                    "a1_scalar_backprop"),
+    **dict.fromkeys(["Affine", "MSELoss", "ReLU", "Sequential", "Sigmoid", "SoftmaxCrossEntropy",
+                     "Tanh", "sgd_step"], "a2_vector_backprop"),
+    **dict.fromkeys(["Value", "seed_graph", "topological_order"], "a3_computation_graph"),
+    **dict.fromkeys(["ResidualBlock", "clip_grad_norm", "he_init", "layer_grad_norms",
+                     "xavier_init"], "a4_vanishing_gradients"),
+}
 
 
-def _source(package):
-    if package not in _modules:
+def _module(name):
+    """The module holding NAME: grader's reference, else the answers pack's, else None."""
+    for package in ("grader.reference", f"course_answers.{MODULES[ANSWERED_BY[name]]}"):
         try:
-            _modules[package] = importlib.import_module(package)
+            module = importlib.import_module(package)
         except ImportError:  # not in this copy of the course
-            _modules[package] = None
-    return _modules[package]
+            continue
+        if hasattr(module, name):
+            return module
+    return None
 
 
 def __getattr__(name):
-    for package in SOURCES:
-        module = _source(package)
-        if module is not None and hasattr(module, name):
-            return getattr(module, name)
-    released = _source("course.released")
-    withheld = getattr(released, "WITHHELD", {})
-    if name in withheld:
+    if name not in ANSWERED_BY:
+        raise AttributeError(f"module 'course.reference' has no attribute {name!r}")
+    module = _module(name)
+    if module is None:
         raise ImportError(
-            f"This lecture runs `{name}`, the course's answer to assignment {withheld[name]}, "
-            f"and your copy of the course does not include that answer yet: instructors "
-            f"release each assignment's answers once it is due. Until then, read the "
-            f"lecture's saved outputs (every plot and number is stored), or ask your "
-            f"instructor for the copy with the answers.", name=name)
-    raise AttributeError(f"module 'course.reference' has no attribute {name!r}")
+            f"This lecture runs `{name}`, the course's answer to assignment "
+            f"{ANSWERED_BY[name]}, and your copy of the course does not include that answer "
+            f"yet: instructors hand out each assignment's answers once it is due, as a folder "
+            f"you install with pip. Until then, read the lecture's saved outputs (every plot "
+            f"and number is stored).", name=name)
+    return getattr(module, name)

@@ -156,7 +156,7 @@ SUSPICIOUS = [
     (r"\bbuiltins\b|__builtins__", "changes Python's builtins"),
     (r"\b(?:np|numpy)(?:\.\w+)*\.\w+\s*=[^=]", "replaces numpy functions"),
     (r"\bgrader\b", "refers to the grader's code"),
-    (r"\bcourse\.(reference|released)\b|from\s+course\s+import\s.*\b(reference|released)\b",
+    (r"\bcourse(\.reference\b|_answers\b)|from\s+course\s+import\s.*\breference\b",
      "imports the course's answers (course.reference)"),
     (r"solutions|gradebook|\.ipynb|nbgrader", "reads course or grading files"),
     (r"def\s+__eq__|def\s+__float__|def\s+__bool__", "defines comparison or conversion hooks"),

@@ -1,10 +1,7 @@
 """`backprop-course bundle OUT`: the student's copy holds what a student needs and nothing of
 the instructor's (grader/, solutions/, hidden tests, model answers)."""
 
-import ast
-import importlib
 import json
-import os
 import re
 import subprocess
 import sys
@@ -13,17 +10,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from student_env import make_student_env
 
 from course.bundle import DISTRIBUTION, write_bundle
-from grader import reference
-from grader.reference import ANSWERS
-from grader.release import assignment_ids
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTRUCTOR_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "MARK SCHEME")
-RELEASED = Path("course", "released")
-LECTURES = sorted(p.name for p in (ROOT / "lectures").glob("*.ipynb"))
 IMPORTS_GRADER = re.compile(r"^\s*(from|import)\s+grader\b", re.MULTILINE)
 
 
@@ -48,12 +39,11 @@ def text_of(path):
 
 def test_the_bundle_is_lectures_assignments_course_and_install_notes(bundle):
     out, written = bundle
-    generated = {Path("pyproject.toml"), Path("INSTALL.md"), RELEASED / "__init__.py"}
     expected = (repo_files("lectures", "*.ipynb") | repo_files("assignments")
-                | repo_files("course", "*.py") | generated)
+                | repo_files("course", "*.py") | {Path("pyproject.toml"), Path("INSTALL.md")})
     assert set(written) == expected
     assert sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file()) == sorted(expected)
-    for rel in expected - generated:
+    for rel in expected - {Path("pyproject.toml"), Path("INSTALL.md")}:
         assert (out / rel).read_bytes() == (ROOT / rel).read_bytes(), f"{rel} differs"
 
 
@@ -120,8 +110,8 @@ def test_import_course_and_backprop_course_lab_work_without_grader(bundle):
                           capture_output=True, text=True, check=True)
     seen = json.loads(done.stdout.splitlines()[-1])
     assert Path(seen["course"]).parent == out / "course"
-    assert sorted(seen["modules"]) == sorted([f"course.{p.stem}" for p in (out / "course").glob(
-        "*.py") if p.stem != "__init__"] + ["course.released"])
+    assert sorted(seen["modules"]) == sorted(f"course.{p.stem}" for p in (out / "course").glob(
+        "*.py") if p.stem != "__init__")
     assert seen["attempts"] == [], "importing course or running `lab` tried to import grader"
     trust, [command, cwd] = seen["lab"]  # trust the lectures (saved widgets show), then lab
     assert trust[0][1:4] == ["-m", "jupyter", "trust"] and len(trust[0]) == 4 + 5
@@ -134,7 +124,7 @@ def test_the_package_is_the_course_package_with_the_student_dependencies(bundle)
     out, _ = bundle
     project = tomllib.loads((out / "pyproject.toml").read_text())
     assert project["project"]["name"] == DISTRIBUTION
-    assert project["tool"]["setuptools"]["packages"] == ["course", "course.released"]
+    assert project["tool"]["setuptools"]["packages"] == ["course"]
     assert project["project"]["scripts"] == {"backprop-course": "course.cli:main"}
     names = {re.split(r"[<>=!~ ;\[]", spec)[0] for spec in project["project"]["dependencies"]}
     assert {"jupyterlab", "numpy", "matplotlib", "ipywidgets", "nbgrader"} <= names
@@ -148,6 +138,7 @@ def test_install_notes_give_the_students_commands(bundle):
                     ".venv/bin/jupyter trust lectures/*.ipynb",
                     ".venv/bin/backprop-course lab"):
         assert command in notes
+    assert "Lectures 2 to 5 run the course's own answers" in notes
 
 
 def test_bundling_into_the_course_itself_is_refused():
@@ -174,106 +165,11 @@ def solution_lines():
 
 
 def test_no_lecture_imports_grader(bundle):
+    # they take the reference answers from course.reference (tests/test_answers.py)
     out, _ = bundle
     importers = [p.name for p in (out / "lectures").glob("*.ipynb")
                  if IMPORTS_GRADER.search(text_of(p))]
     assert not importers, f"these lectures import grader: {importers}"
-
-
-# ----------------------------------------------------------------------------- answers
-
-def defined_names(module):
-    """The public functions and classes a grader/reference module defines itself."""
-    return sorted(name for name, obj in vars(module).items() if not name.startswith("_")
-                  and getattr(obj, "__module__", None) == module.__name__)
-
-
-def test_course_reference_is_the_instructors_reference_in_the_checkout():
-    import course.reference
-
-    for module in ANSWERS:
-        for name in defined_names(importlib.import_module(f"grader.reference.{module}")):
-            assert getattr(course.reference, name) is getattr(reference, name), name
-    with pytest.raises(AttributeError):
-        course.reference.no_such_thing  # noqa: B018
-
-
-def test_without_answers_the_copy_only_names_them(bundle):
-    out, written = bundle
-    assert [p for p in written if p.parent == RELEASED] == [RELEASED / "__init__.py"]
-    init = (out / RELEASED / "__init__.py").read_text()
-    assert "RELEASED = []" in init and "def " not in init and "import" not in init
-    withheld = ast.literal_eval(init.split("WITHHELD = ", 1)[1])
-    assert withheld == {name: assignment for module, assignment in ANSWERS.items() for name
-                        in defined_names(importlib.import_module(f"grader.reference.{module}"))}
-
-
-def test_released_answers_are_the_reference_modules_unchanged(tmp_path):
-    out = tmp_path / "copy"
-    written = write_bundle(ROOT, out, answers=["a1_scalar_backprop", "a2_vector_backprop"])
-    released = sorted(p.name for p in written if p.parent == RELEASED)
-    assert released == ["__init__.py", "layers.py", "scalar.py"]
-    for name in ("layers.py", "scalar.py"):
-        assert (out / RELEASED / name).read_bytes() == (
-            ROOT / "grader" / "reference" / name).read_bytes()
-    from_grader = [p for p in written if p.parent != RELEASED and (out / p).read_bytes() in {
-        f.read_bytes() for f in (ROOT / "grader").rglob("*.py")}]
-    assert not from_grader
-
-
-@pytest.mark.parametrize(("answers", "complaint"), [
-    (["a4_vanishing_gradients"], "built on those to a2_vector_backprop"),
-    (["a9_nothing"], "no assignment called a9_nothing"),
-])
-def test_answers_that_cannot_be_released_are_refused_before_writing(tmp_path, answers, complaint):
-    with pytest.raises(ValueError, match=complaint):
-        write_bundle(ROOT, tmp_path / "copy", answers=answers)
-    assert not (tmp_path / "copy").exists()
-
-
-def test_the_bundle_command_says_what_is_wrong_with_answers(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "course.cli", "bundle", str(tmp_path / "copy"),
-                           "--answers", "a4_vanishing_gradients"],
-                          capture_output=True, text=True, check=False)
-    assert done.returncode == 1
-    assert done.stderr.strip() == ("--answers: the answers to a4_vanishing_gradients are built on "
-                                   "those to a2_vector_backprop; release a2_vector_backprop as well.")
-
-
-# ----------------------------------------------------------------------------- student's venv
-
-def run_lectures(env, lectures):
-    """nbval on LECTURES of the student's copy, with the student's python and kernel: each
-    lecture runs and gives the outputs stored in it."""
-    return subprocess.run(
-        [env.python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c", os.devnull,
-         "--rootdir", env.copy, "--nbval",
-         "--nbval-sanitize-with", ROOT / "lectures" / "sanitize.cfg",
-         *[env.copy / "lectures" / name for name in lectures]],
-        cwd=env.copy, env=env.environ(), capture_output=True, text=True, check=False)
-
-
-@pytest.mark.slow
-def test_a_copy_without_answers_runs_lecture_1_and_says_what_the_others_wait_for(tmp_path):
-    env = make_student_env(tmp_path, answers=())
-    lecture_1 = run_lectures(env, ["01_derivatives_and_chain_rule.ipynb"])
-    assert lecture_1.returncode == 0, lecture_1.stdout[-3000:]
-    lecture_3 = subprocess.run(
-        [env.python, "-c", "from course.reference import Sequential, Affine"],
-        cwd=tmp_path, env=env.environ(), capture_output=True, text=True, check=False)
-    assert lecture_3.returncode == 1
-    last = lecture_3.stderr.strip().splitlines()[-1]
-    assert last.startswith("ImportError: This lecture runs `Sequential`, the course's answer "
-                           "to assignment a2_vector_backprop, and your copy")
-    assert "saved outputs" in last and "grader" not in last
-
-
-@pytest.mark.slow
-def test_a_copy_with_every_answer_released_runs_every_lecture_to_its_stored_outputs(tmp_path):
-    env = make_student_env(tmp_path, answers=assignment_ids(ROOT))
-    done = run_lectures(env, LECTURES)
-    assert done.returncode == 0, done.stdout[-3000:]
-    assert re.search(r"\b(\d+) passed\b", done.stdout), done.stdout[-500:]
 
 
 @pytest.mark.xfail(strict=True, reason=(

@@ -1,8 +1,8 @@
 """The one reference implementation of every entity in the exercise contract.
 
 Tests and hidden tests import from here, lectures through course.reference; nothing re-types
-these. Each module is the answer to one assignment (ANSWERS): a student's copy gets a module
-only when the instructor releases that assignment's answers (`backprop-course bundle --answers`).
+these. Each module answers one assignment (course.reference.MODULES); a student gets a module
+only in the answers pack of that assignment, once it is due (`backprop-course answers`).
 """
 
 from .deep import ResidualBlock, clip_grad_norm, he_init, layer_grad_norms, xavier_init
@@ -34,10 +34,6 @@ from .scalar import (
     sigmoid,
     staged_backward,
 )
-
-# module of grader/reference -> the assignment it answers
-ANSWERS = {"scalar": "a1_scalar_backprop", "layers": "a2_vector_backprop",
-           "engine": "a3_computation_graph", "deep": "a4_vanishing_gradients"}
 
 __all__ = [
     "AddGate",

@@ -2,8 +2,8 @@
 
 Two servers per session:
 - the student's: `backprop-course lab`, run from a venv into which the student's copy written
-  by `backprop-course bundle --answers ...` was pip-installed, on that copy (in a temporary
-  folder); see tests/student_env.py. grader cannot be imported there and `course` comes from
+  by `backprop-course bundle` and the answers pack of every assignment were pip-installed, on
+  that copy (in a temporary folder); see tests/student_env.py. grader cannot be imported there and `course` comes from
   the copy. The lectures, the assignments and Validate are tested on it.
 - the instructor's: the main venv's `jupyter lab`, started at the repository root where
   nbgrader_config.py lives: the formgrader.
@@ -158,8 +158,8 @@ def stop_lab(process):
 
 @pytest.fixture(scope="package")
 def student_env(tmp_path_factory):
-    """The student's copy at the end of term, every assignment's answers released (so every
-    lecture runs), pip-installed into its own venv as its INSTALL.md says."""
+    """The student's copy at the end of term, pip-installed into its own venv as its INSTALL.md
+    says, with every assignment's answers pack installed (so every lecture runs)."""
     return make_student_env(tmp_path_factory.mktemp("student"), answers=assignment_ids(ROOT))
 
 

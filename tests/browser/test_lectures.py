@@ -32,8 +32,8 @@ def plain(text):
     return re.sub(r"\s+", " ", text).strip()
 
 
-# On the student's server: a copy of the course with the answers released (tests/student_env.py),
-# where course.reference finds them in course/released/, without grader.
+# On the student's server: a copy of the course with the answers packs installed
+# (tests/student_env.py), where course.reference finds the answers in course_answers, without grader.
 
 def test_moving_the_sigmoid_slider_shows_the_new_sigma_and_slope(student_lab, browser_context,
                                                                   screenshot_dir):
