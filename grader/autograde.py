@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import shutil
 import tempfile
+import warnings
 import zipfile
 import zlib
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook
+from sqlalchemy.exc import SAWarning
 from tqdm import tqdm
 
 from .isolated import isolated_verdicts, suspicious_code
@@ -459,7 +461,12 @@ def merge_into_course_gradebook(root, results, autograded, scratch):
                 gb.remove_submission(r.assignment_id, r.student_id)
             except MissingEntry:
                 pass
-            submission = gb.add_submission(r.assignment_id, r.student_id)
+            with warnings.catch_warnings():
+                # nbgrader 0.9's add_submission builds the submission's rows before adding
+                # them to the session, and SQLAlchemy 2 warns at each autoflush in between;
+                # the rows are added right after, so the instructor's terminal is spared it
+                warnings.simplefilter("ignore", SAWarning)
+                submission = gb.add_submission(r.assignment_id, r.student_id)
             scores = {c["grade_id"]: c["score"] for c in r.cells}
             for nb in submission.notebooks:
                 for grade in nb.grades:
