@@ -50,6 +50,17 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "browser: drives JupyterLab in a real browser (Chromium)")
 
 
+@pytest.fixture(scope="package", autouse=True)
+def browser_scratch(tmp_path_factory):
+    """A scratch folder (nbgrader's gradebook and folders) for the browser tests alone: the
+    instructor's server, the grading runs here and the formgrader share it, and the rest of the
+    suite, which counts what its own grading put in the gradebook, never sees it."""
+    before = os.environ["BACKPROP_COURSE_SCRATCH"]
+    os.environ["BACKPROP_COURSE_SCRATCH"] = str(tmp_path_factory.mktemp("browser-scratch"))
+    yield
+    os.environ["BACKPROP_COURSE_SCRATCH"] = before
+
+
 @pytest.fixture(scope="package")
 def screenshot_dir(tmp_path_factory):
     folder = ROOT / "docs" / "screenshots" if UPDATE_SCREENSHOTS else tmp_path_factory.mktemp("shots")
@@ -182,9 +193,9 @@ def student_lab(student_env, tmp_path_factory):
 
 
 @pytest.fixture(scope="package")
-def instructor_lab(tmp_path_factory):
-    """The main venv's JupyterLab at the repository root, with the gradebook (in this session's
-    BACKPROP_COURSE_SCRATCH, set by tests/conftest.py) knowing every assignment."""
+def instructor_lab(browser_scratch, tmp_path_factory):
+    """The main venv's JupyterLab at the repository root, with the gradebook (in
+    browser_scratch) knowing every assignment."""
     from grader.release import release
 
     scratch = tmp_path_factory.mktemp("instructor")
@@ -219,7 +230,7 @@ class GradingRun:
 
 
 @pytest.fixture(scope="package")
-def grading_run(tmp_path_factory):
+def grading_run(browser_scratch, tmp_path_factory):
     from grader.simulate import with_mistakes
 
     folder = tmp_path_factory.mktemp("grading")
