@@ -1,0 +1,190 @@
+"""Make a submitted notebook safe to render: nothing a student put in it runs in a browser.
+
+The autograded notebook is rendered by nbconvert twice: as the feedback page the student gets,
+and by nbgrader's formgrader inside the instructor's Jupyter session, where any script could
+use that session (write files, run code). nbconvert puts a markdown cell's HTML, a text/html
+output and an application/javascript output on the page as they are, and nbgrader's templates
+render markdown without its `sanitize_html` option. So the notebook itself is made harmless:
+
+- a markdown cell is rendered here and cleaned with bleach's allow-list (no scripts, event
+  handlers, frames, styles, forms; links only to http(s)/mailto/#, images only inline PNG or
+  JPEG); the cleaned HTML becomes the cell's source, which nbconvert passes through as is. Math
+  stays `$...$` text for MathJax; HTML outside the allow-list shows as text.
+- a code cell keeps only text/plain, PNG, JPEG and cleaned text/html outputs, streams and
+  errors (plain text, escaped by nbconvert); JavaScript, widget views, SVG, markdown, LaTeX
+  and anything unknown are dropped, and so are outputs' metadata (image sizes, file names).
+- raw cells are cleaned like HTML; attachments are kept only as the PNG/JPEG images they show.
+- cell metadata keeps only nbgrader's (grading depends on it), notebook metadata only the
+  kernelspec and language_info: no widget state, no trust flags, no tags.
+
+Sanitising a notebook twice gives the same notebook.
+"""
+
+import html
+import re
+from pathlib import Path
+
+import bleach
+import nbformat
+from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+
+# What a written answer may use: text formatting, lists, tables, links, images.
+ALLOWED_TAGS = {
+    "a", "b", "blockquote", "br", "caption", "code", "dd", "del", "div", "dl", "dt", "em", "h1",
+    "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "kbd", "li", "ol", "p", "pre", "s", "span",
+    "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
+}
+# Attributes that carry no behaviour; href and src are checked on their own. No class, id or
+# style: a student's element must not pass for one of the formgrader's own (a score box).
+PLAIN_ATTRIBUTES = {("a", "title"), ("img", "alt"), ("img", "title"), ("ol", "start"),
+                    ("td", "colspan"), ("td", "rowspan"), ("th", "colspan"), ("th", "rowspan")}
+IMAGE_TYPES = ("image/png", "image/jpeg")
+SAFE_OUTPUT_TYPES = ("text/plain", *IMAGE_TYPES, "text/html")
+BASE64 = re.compile(r"[A-Za-z0-9+/=\s]*")
+INLINE_IMAGE = re.compile(r"data:image/(png|jpeg);base64,[A-Za-z0-9+/=\s]*")
+WEB_LINK = re.compile(r"(https?://|mailto:|#)", re.IGNORECASE)
+CELL_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+GRADE_ID = re.compile(r"[A-Za-z0-9_.-]+")
+PRE = re.compile(r"(<pre>.*?</pre>)", re.DOTALL)
+# what Python, if not CommonMark, also takes for the end of a line (see as_html_block)
+OTHER_LINE_BREAKS = re.compile(r"[\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def sanitize_folder(folder):
+    """Sanitise every notebook in FOLDER in place."""
+    for path in sorted(Path(folder).glob("*.ipynb")):
+        sanitize_file(path)
+
+
+def sanitize_file(path):
+    """Sanitise the notebook at PATH in place. A notebook that cannot be sanitised is deleted:
+    better no page than one with the student's HTML in it."""
+    try:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.write(sanitize_notebook(nb), path)
+    except Exception:  # noqa: BLE001  (whatever the content, it must not be shown raw)
+        Path(path).unlink(missing_ok=True)
+
+
+def sanitize_notebook(nb):
+    """NB made safe to render, in place (and returned)."""
+    nb.metadata = {key: nb.metadata[key] for key in ("kernelspec", "language_info")
+                   if isinstance(nb.metadata.get(key), dict)}
+    for cell in nb.cells:
+        sanitize_cell(cell)
+    return nb
+
+
+def sanitize_cell(cell):
+    cell.metadata = safe_cell_metadata(cell.metadata)
+    if "id" in cell and not CELL_ID.fullmatch(str(cell.id)):
+        cell.id = nbformat.v4.nbbase.random_cell_id()  # the templates print it in an id="..."
+    if cell.cell_type == "markdown":
+        cell.source = safe_markdown(cell.source, cell.pop("attachments", {}))
+    elif cell.cell_type == "code":
+        cell.execution_count = safe_count(cell.get("execution_count"))
+        cell.outputs = [safe for out in cell.get("outputs", []) if (safe := safe_output(out))]
+    else:  # raw: nbconvert's HTML export puts a raw cell's source on the page as it is
+        cell.pop("attachments", None)
+        cell.source = clean_html(cell.source)
+
+
+def safe_cell_metadata(metadata):
+    """Only nbgrader's metadata, which nbgrader restored from the instructor's gradebook. A
+    grade_id that nbgrader's templates could not print in an id="..." as it is was not the
+    instructor's: the cell is not a graded one. The feedback's own keys (comment, score) come
+    from the gradebook when the feedback is made, never from the notebook."""
+    nbgrader = metadata.get("nbgrader")
+    if not isinstance(nbgrader, dict) or not GRADE_ID.fullmatch(str(nbgrader.get("grade_id", "x"))):
+        return {}
+    return {"nbgrader": {k: v for k, v in nbgrader.items() if k not in ("comment", "score")}}
+
+
+def safe_markdown(source, attachments):
+    """The markdown SOURCE rendered and cleaned, as an HTML block that nbconvert's markdown
+    renderer passes through unchanged. Its attachments' PNG and JPEG images are inlined."""
+    try:
+        rendered = MarkdownWithMath(renderer=IPythonRenderer(
+            escape=False, allow_harmful_protocols=False, exclude_anchor_links=True,
+            attachments=safe_attachments(attachments))).render(source)
+    except Exception:  # noqa: BLE001  (e.g. a missing attachment: show the answer as text)
+        rendered = f"<pre>{html.escape(source)}</pre>"
+    return as_html_block(clean_html(rendered.strip()))
+
+
+def as_html_block(cleaned):
+    """CLEANED html on one line inside a <div>: to CommonMark, one HTML block, passed through
+    as it is (a blank line would end the block and what follows would be markdown again).
+    A line break is a space to the browser, except in a <pre>, where it is written &#10;."""
+    cleaned = cleaned.replace("\r\n", "\n").replace("\r", "\n")
+    parts = PRE.split(cleaned)  # the <pre> elements at the odd places
+    cleaned = "".join(part.replace("\n", "&#10;") if i % 2 else part.replace("\n", " ")
+                      for i, part in enumerate(parts))
+    cleaned = OTHER_LINE_BREAKS.sub(lambda m: f"&#{ord(m.group())};", cleaned)
+    return cleaned if cleaned.startswith("<div>") else f"<div>{cleaned}</div>"
+
+
+def clean_html(text):
+    """TEXT with only the allowed tags and attributes; any other tag is shown as text."""
+    return bleach.clean(text, tags=ALLOWED_TAGS, attributes=allowed_attribute,
+                        protocols={"http", "https", "mailto", "data"}, strip_comments=True)
+
+
+def allowed_attribute(tag, name, value):
+    if (tag, name) == ("a", "href"):
+        return bool(WEB_LINK.match(value))
+    if (tag, name) == ("img", "src"):  # nothing fetched from elsewhere, no SVG
+        return bool(INLINE_IMAGE.fullmatch(value))
+    return (tag, name) in PLAIN_ATTRIBUTES
+
+
+def safe_attachments(attachments):
+    """{name: {PNG/JPEG type: base64}}; the other types dropped. A name left without an image
+    keeps an empty PNG, so that a link to it renders (as a broken image) instead of failing."""
+    safe = {}
+    for name, bundle in (attachments or {}).items():
+        images = {k: v for k, v in (bundle or {}).items() if is_image(k, v)}
+        safe[name] = images or {"image/png": ""}
+    return safe
+
+
+def is_image(mime_type, data):
+    return mime_type in IMAGE_TYPES and isinstance(data, str) and bool(BASE64.fullmatch(data))
+
+
+def safe_output(output):
+    """OUTPUT with only what renders as text or a picture; None when nothing is left."""
+    kind = output.get("output_type")
+    if kind == "stream":
+        name = output.get("name") if output.get("name") in ("stdout", "stderr") else "stdout"
+        return nbformat.v4.new_output("stream", name=name, text=as_text(output.get("text")))
+    if kind == "error":  # the traceback is ANSI text, escaped by nbconvert's ansi2html
+        return nbformat.v4.new_output(
+            "error", ename=as_text(output.get("ename")), evalue=as_text(output.get("evalue")),
+            traceback=[line for line in output.get("traceback", []) if isinstance(line, str)])
+    if kind not in ("execute_result", "display_data"):
+        return None
+    data = {k: v for k, v in as_dict(output.get("data")).items()
+            if k in SAFE_OUTPUT_TYPES and isinstance(v, str)
+            and (k not in IMAGE_TYPES or BASE64.fullmatch(v))}
+    if "text/html" in data:
+        data["text/html"] = clean_html(data["text/html"])
+    if not data:
+        return None
+    if kind == "execute_result":
+        return nbformat.v4.new_output(kind, data=data,
+                                      execution_count=safe_count(output.get("execution_count")))
+    return nbformat.v4.new_output(kind, data=data)
+
+
+def safe_count(count):
+    """An execution count is a number (the template prints it into the page as it is)."""
+    return count if isinstance(count, int) and not isinstance(count, bool) else None
+
+
+def as_dict(value):
+    return value if isinstance(value, dict) else {}
+
+
+def as_text(value):
+    return value if isinstance(value, str) else ""
