@@ -35,3 +35,6 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+# Pages showing student work (feedback, the formgrader): outputs' HTML cleaned, no scripts run.
+# Defence in depth: `backprop-course autograde` has sanitised the notebooks (grader/sanitize.py).
+c.HTMLExporter.sanitize_html = True

@@ -5,7 +5,7 @@
 Both grade the same simulated submissions (correct ones and ones with known mistakes, made from
 the release as a student would): nbgrader as the course's nbgrader_config.py sets it up, one
 notebook after another in one process; backprop-course with its worker processes (one per
-core), its isolated checks and its feedback pages (default mode, without --run-notebooks).
+core), its sandboxed checks and its feedback pages.
 Prints wall times, the ratio and the cost per submission. A figure, not a pass/fail test.
 """
 

@@ -12,7 +12,6 @@ import os
 import shutil
 import tempfile
 import warnings
-import zipfile
 import zlib
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -27,17 +26,13 @@ from tqdm import tqdm
 from .isolated import isolated_verdicts, suspicious_code
 from .nbgrader_run import nbgrader_env
 from .release import assignment_ids, release
+from .sandbox import SandboxUnavailable, sandbox_problem, use_unsafe_no_sandbox
+from .sanitize import sanitize_folder
+from .submissions import Submission, find_submissions
 
 # seconds per notebook cell before nbgrader interrupts the kernel
 CELL_TIMEOUT = int(os.environ.get("BACKPROP_COURSE_CELL_TIMEOUT", "30"))
 WORKER_MEMORY_BYTES = 6 * 1024**3  # a worker and the kernels it starts (a runaway allocation)
-
-
-@dataclass
-class Submission:
-    student_id: str
-    assignment_id: str
-    notebooks: list  # paths of the .ipynb files found for this student and assignment
 
 
 @dataclass
@@ -52,69 +47,11 @@ class Result:
     feedback: dict = field(default_factory=dict)  # file name -> zlib-compressed HTML page
 
 
-def find_submissions(submissions_dir, known_assignments, staging):
-    """Map SUBMISSIONS/<student>/<assignment>/*.ipynb (and zips of such folders) to Submissions.
-
-    A zip is unpacked into staging; its file name (without .zip) is the student id when it
-    holds only <assignment>/ folders, or just <assignment>.ipynb files. An <assignment> folder
-    without any notebook is a submission too (graded 0: "missing notebook").
-    """
-    submissions_dir = Path(submissions_dir)
-    found = {}
-    roots = [(submissions_dir, None)]
-    for zpath in sorted(submissions_dir.rglob("*.zip")):
-        target = Path(staging) / "unzipped" / zpath.relative_to(submissions_dir).with_suffix("")
-        _safe_unzip(zpath, target)
-        roots.append((target, zpath.stem))
-    for base, zip_student in roots:
-        for path in sorted(base.rglob("*")):
-            parts = path.relative_to(base).parts
-            if any(p in (".ipynb_checkpoints", "__MACOSX") or p.startswith(".") for p in parts):
-                continue
-            key = _student_and_assignment(parts, path.is_dir(), known_assignments, zip_student)
-            if key is None:
-                continue
-            sub = found.setdefault(key, Submission(key[0], key[1], []))
-            if path.suffix == ".ipynb" and path.is_file():
-                sub.notebooks.append(path)
-    return [found[k] for k in sorted(found)]
-
-
-def _student_and_assignment(parts, is_dir, known_assignments, zip_student):
-    folders = parts if is_dir else parts[:-1]
-    hits = [i for i, p in enumerate(folders) if p in known_assignments]
-    if hits:
-        i = hits[-1]
-        student = folders[i - 1] if i > 0 else zip_student
-        return (student, folders[i]) if student else None
-    stem = Path(parts[-1]).stem
-    if not is_dir and parts[-1].endswith(".ipynb") and stem in known_assignments:
-        student = folders[-1] if folders else zip_student  # <student>/<assignment>.ipynb
-        return (student, stem) if student else None
-    return None
-
-
-def _safe_unzip(zpath, target):
-    target.mkdir(parents=True, exist_ok=True)
-    try:
-        with zipfile.ZipFile(zpath) as zf:
-            for info in zf.infolist():
-                dest = (target / info.filename).resolve()
-                if target.resolve() not in dest.parents and dest != target.resolve():
-                    continue  # a path escaping the folder ("zip slip"): skip it
-                if info.is_dir():
-                    dest.mkdir(parents=True, exist_ok=True)
-                else:
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                    dest.write_bytes(zf.read(info))
-    except (zipfile.BadZipFile, OSError):
-        pass  # an unreadable zip yields no notebooks; the student is reported as missing
-
-
-def _nbgrader_api(workdir, run_notebook):
+def _nbgrader_api(workdir):
     """nbgrader's own Python API on a course folder of one submission (imports paid once per
-    worker). Without run_notebook, autograde skips its Execute step: it restores the
-    instructor's cells and records the grades, and the isolated checks supply the scores."""
+    worker). autograde skips its Execute step: student code runs only in the sandbox, so
+    nbgrader restores the instructor's cells and records the grades, and the isolated checks
+    supply the scores."""
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config import Config
@@ -123,23 +60,22 @@ def _nbgrader_api(workdir, run_notebook):
     c.CourseDirectory.root = str(workdir)
     c.CourseDirectory.db_url = f"sqlite:///{workdir / 'gradebook.db'}"
     c.CourseDirectory.course_id = "backprop-course"
-    c.ExecutePreprocessor.kernel_name = "python3"
-    c.ExecutePreprocessor.timeout = CELL_TIMEOUT
-    if not run_notebook:
-        c.Autograde.autograde_preprocessors = [
-            "nbgrader.preprocessors.IgnorePattern",
-            "nbconvert.preprocessors.ClearMetadataPreprocessor",
-            "nbgrader.preprocessors.LimitOutput",
-            "nbgrader.preprocessors.SaveAutoGrades",
-            "nbgrader.preprocessors.AssignLatePenalties",
-            "nbgrader.preprocessors.CheckCellMetadata",
-        ]
+    c.Autograde.autograde_preprocessors = [
+        "nbgrader.preprocessors.IgnorePattern",
+        "nbconvert.preprocessors.ClearMetadataPreprocessor",
+        "nbgrader.preprocessors.LimitOutput",
+        "nbgrader.preprocessors.SaveAutoGrades",
+        "nbgrader.preprocessors.AssignLatePenalties",
+        "nbgrader.preprocessors.CheckCellMetadata",
+    ]
     # feedback goes to students: strip hidden tests as the release does (nbgrader issue #917)
     c.GenerateFeedback.preprocessors = [
         "nbgrader.preprocessors.GetGrades",
         "nbgrader.preprocessors.ClearHiddenTests",
         "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
     ]
+    # defence in depth (the notebook is sanitised already): outputs' HTML cleaned, no scripts
+    c.HTMLExporter.sanitize_html = True
     return NbGraderAPI(coursedir=CourseDirectory(config=c), config=c)
 
 
@@ -152,6 +88,9 @@ def grade_submission(task):
     isolated check failed, the cell is flagged for review.
     """
     result = Result(task.sub.student_id, task.sub.assignment_id)
+    if task.sub.problem:  # refused when found: a bad name, a link, a zip over its caps
+        result.status, result.reason = "not graded", task.sub.problem
+        return _zero_cells(result, task.grade_cells)
     workdir = task.workdir
     shutil.rmtree(workdir, ignore_errors=True)
     dest = workdir / "submitted" / task.sub.student_id / task.sub.assignment_id
@@ -159,24 +98,24 @@ def grade_submission(task):
     shutil.copy(task.master_db, workdir / "gradebook.db")
     problems = _place_notebooks(task.sub.notebooks, task.expected_names, dest)
     if problems:
-        result.status, result.reason = "not graded", problems
+        result.status, result.reason = "not graded", "; ".join(
+            filter(None, [problems, task.sub.note]))
         return _zero_cells(result, task.grade_cells)
     verdicts, flags, notes, suspicious = {}, {}, [], []
     for name in task.expected_names:
         source_nb = nbformat.read(task.root / "solutions" / task.sub.assignment_id / name,
                                   as_version=4)
         submitted_nb = nbformat.read(dest / name, as_version=4)
-        cell_verdicts, submission_notes = isolated_verdicts(source_nb, submitted_nb, task.hide)
+        cell_verdicts, submission_notes = isolated_verdicts(source_nb, submitted_nb,
+                                                             task.sub.student_id)
         verdicts.update(cell_verdicts)
         notes += submission_notes
         suspicious += suspicious_code(source_nb, submitted_nb)
         released_nb = nbformat.read(task.release_dir / task.sub.assignment_id / name,
                                     as_version=4)
         flags.update(test_cell_changes(released_nb, submitted_nb))
-    api = _nbgrader_api(workdir, task.run_notebooks)
+    api = _nbgrader_api(workdir)
     graded = api.autograde(task.sub.assignment_id, task.sub.student_id, force=True, create=True)
-    # without a kernel run, nbgrader's own scores mean nothing (no outputs, so no errors)
-    kernel = _kernel_scores(workdir / "gradebook.db", result) if task.run_notebooks else {}
     for gid, max_score, cell_type in task.grade_cells:
         if cell_type == "markdown":
             result.cells.append({"grade_id": gid, "score": 0.0, "max_score": float(max_score),
@@ -185,9 +124,6 @@ def grade_submission(task):
         verdict = verdicts.get(gid)
         score = float(max_score) if verdict and verdict.passed else 0.0
         cell_notes = [flags.get(gid, ""), verdict.flag if verdict else "not checked"]
-        if kernel.get(gid, 0.0) > score:
-            cell_notes.append("the notebook's own run passed this cell but the isolated check "
-                              "did not: review for tampering")
         result.cells.append({"grade_id": gid, "score": score, "max_score": float(max_score),
                              "flag": "; ".join(n for n in cell_notes if n),
                              "feedback": verdict.message if verdict else ""})
@@ -197,13 +133,16 @@ def grade_submission(task):
             graded.get("log", "") + graded.get("error", ""))
     flagged = [c["grade_id"] for c in result.cells
                if c["flag"] and c["flag"] != "needs manual grading"]
-    if flagged or suspicious:
+    if flagged or suspicious or task.sub.note:
         result.status = "review"
-    notes += suspicious
+    notes += [*suspicious, task.sub.note]  # the note: what was odd about where it was found
     if flagged:
         notes.append("flagged: " + ", ".join(flagged))
     result.reason = "; ".join(filter(None, [result.reason, *notes]))
     _record_in_gradebook(workdir, result, verdicts)
+    # nothing the student wrote may run in the feedback page, nor in the instructor's
+    # formgrader, which shows the autograded notebook left here (grader/sanitize.py)
+    sanitize_folder(workdir / "autograded" / task.sub.student_id / task.sub.assignment_id)
     feedback = api.generate_feedback(task.sub.assignment_id, task.sub.student_id, force=True)
     if feedback["success"]:
         # kept in memory and written to OUT by the parent once every kernel has ended, so no
@@ -237,16 +176,6 @@ def test_cell_changes(released_nb, submitted_nb):
         elif not copies[0].metadata.get("nbgrader", {}).get("grade"):
             notes[meta["grade_id"]] = "test cell re-flagged; the instructor's was graded"
     return notes
-
-
-def _kernel_scores(db_path, result):
-    """What nbgrader's kernel run scored per cell (only compared with the isolated scores)."""
-    try:
-        with Gradebook(f"sqlite:///{db_path}") as gb:
-            submission = gb.find_submission(result.assignment_id, result.student_id)
-            return {g.name: g.auto_score or 0.0 for nb in submission.notebooks for g in nb.grades}
-    except Exception:  # noqa: BLE001  (the kernel run failed or the gradebook was damaged)
-        return {}
 
 
 def _record_in_gradebook(workdir, result, verdicts):
@@ -400,33 +329,32 @@ class Task:
     grade_cells: list  # (grade_id, max_score, cell_type) of the assignment
     workdir: Path
     out_dir: Path
-    hide: list  # folders the sandboxed student code must not see
-    run_notebooks: bool  # also run each notebook in a kernel (richer feedback, a tamper check)
+    unsafe_no_sandbox: bool = False  # --unsafe-no-sandbox: student code runs unisolated
 
 
-def secret_paths(root, scratch, submissions_dir, out_dir):
-    """What student code must not read: the reference and hidden tests, the source notebooks,
-    the history, every gradebook and submission, the reports."""
-    root = Path(root)
-    nbgrader_scratch = os.environ.get("BACKPROP_COURSE_SCRATCH") or Path(
-        tempfile.gettempdir()) / "backprop-course"
-    return [str(p) for p in (root / "grader", root / "solutions", root / "tests", root / ".git",
-                             root / "nbgrader_config.py", scratch, submissions_dir, out_dir,
-                             nbgrader_scratch)]
+def autograde(root, submissions_dir, out_dir, jobs=None, progress=True,
+              unsafe_no_sandbox=False):
+    """Grade every submission; write OUT/grades.csv, OUT/cell_grades.csv, OUT/feedback/.
 
-
-def autograde(root, submissions_dir, out_dir, jobs=None, progress=True, run_notebooks=False):
-    """Grade every submission; write OUT/grades.csv, OUT/cell_grades.csv, OUT/feedback/."""
+    Refuses (SandboxUnavailable) when the sandbox does not work on this machine, unless
+    unsafe_no_sandbox, which runs student code without isolation and marks every row."""
+    use_unsafe_no_sandbox(unsafe_no_sandbox)
+    problem = sandbox_problem()
+    if problem:
+        raise SandboxUnavailable(
+            f"Student code runs only in the grading sandbox, and it does not work here: "
+            f"{problem} (Only on a machine where every submission is trusted: "
+            "--unsafe-no-sandbox grades without it.)")
     root, out_dir = Path(root), Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_report_folder(out_dir)
     scratch = Path(tempfile.mkdtemp(prefix="backprop-autograde-"))
     try:
         master_db, grade_cells, names = _master_gradebook(root, scratch)
         subs = find_submissions(submissions_dir, set(grade_cells), scratch)
-        hide = secret_paths(root, scratch, submissions_dir, out_dir)
-        tasks = [Task(sub, root, master_db, scratch / "release", names[sub.assignment_id],
-                      grade_cells[sub.assignment_id], scratch / "work" / f"{i:05d}", out_dir,
-                      hide, run_notebooks) for i, sub in enumerate(subs)]
+        # (a refused entry may have no known assignment: it gets a row without cells)
+        tasks = [Task(sub, root, master_db, scratch / "release", names.get(sub.assignment_id, []),
+                      grade_cells.get(sub.assignment_id, []), scratch / "work" / f"{i:05d}",
+                      out_dir, unsafe_no_sandbox) for i, sub in enumerate(subs)]
         with tqdm(total=len(tasks), desc="grading", unit="submission",
                   disable=not progress) as bar:
             results = _grade_all(tasks, jobs or os.cpu_count() or 1, bar)
@@ -480,18 +408,25 @@ def merge_into_course_gradebook(root, results, autograded, scratch):
                 shutil.copytree(src, dst)
 
 
+UNSAFE_NOTE = "UNSAFE: graded with --unsafe-no-sandbox, the student's code was not isolated"
+
+
 def _grade_task(task):
     """One submission, start to finish, in a worker process."""
+    use_unsafe_no_sandbox(task.unsafe_no_sandbox)
     try:
         result = grade_submission(task)
     except Exception as exc:  # noqa: BLE001  (one submission must never stop the batch)
         result = _zero_cells(Result(task.sub.student_id, task.sub.assignment_id, status="error",
                                     reason=f"grading failed: {type(exc).__name__}: {exc}"[:300]),
                              task.grade_cells)
+    if task.unsafe_no_sandbox:
+        result.reason = "; ".join(filter(None, [UNSAFE_NOTE, result.reason]))
     graded = task.workdir / "autograded" / task.sub.student_id / task.sub.assignment_id
     if graded.is_dir() and result.status != "not graded":
         kept = task.workdir.parent.parent / "autograded" / task.sub.student_id / task.sub.assignment_id
         shutil.rmtree(kept, ignore_errors=True)
+        sanitize_folder(graded)  # again: grade_submission may have failed before it did
         shutil.copytree(graded, kept)
     shutil.rmtree(task.workdir, ignore_errors=True)  # bounded disk however large the class
     return result
@@ -538,7 +473,53 @@ def _run_pool(tasks, indices, jobs, results, bar):
     return sorted(crashed)
 
 
+class ReportFolderError(ValueError):
+    """OUT cannot safely hold the reports; the message says what to do."""
+
+
+def make_report_folder(out_dir):
+    """OUT as a real folder, made if missing. A link or a file there is refused: the reports
+    are never written through a link."""
+    if out_dir.is_symlink():
+        raise ReportFolderError(f"{out_dir} is a symbolic link, and reports are never written "
+                                "through links: give --out a real folder")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ReportFolderError(f"{out_dir} exists and is not a folder: give --out a folder")
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+
 def write_reports(results, out_dir):
+    """Write the reports into a fresh folder only this run knows, then move each file into
+    OUT. A link found where a report or its folder goes is replaced, never written through, so
+    a link planted under OUT (say OUT/feedback/<student> -> elsewhere) redirects nothing."""
+    out_dir = Path(out_dir)
+    make_report_folder(out_dir)
+    # inside OUT: the same file system, so each move is an atomic rename
+    fresh = Path(tempfile.mkdtemp(prefix=".reports-", dir=out_dir))
+    try:
+        _write_report_files(results, fresh)
+        for path in sorted(fresh.rglob("*")):
+            if path.is_file():
+                _move_without_links(path, out_dir, path.relative_to(fresh))
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
+
+
+def _move_without_links(src, top, rel):
+    """Move src to top/rel, making every folder on the way a real folder first."""
+    folder = top
+    for part in rel.parts[:-1]:
+        folder = folder / part
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            folder.unlink()  # removes the link itself, never what it points to
+        folder.mkdir(exist_ok=True)
+    dest = top / rel
+    if dest.is_dir() and not dest.is_symlink():
+        shutil.rmtree(dest)
+    os.replace(src, dest)  # a link at dest is replaced by the file, not followed
+
+
+def _write_report_files(results, out_dir):
     for r in results:
         folder = Path(out_dir) / "feedback" / r.student_id / r.assignment_id
         folder.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 from .checks.common import Mistake
+from .course_secret import grading_student
 from .sandbox import Sandbox, SandboxDied
 from .sandbox_runner import RemoteError
 
@@ -75,9 +76,11 @@ def solution_cells(source_nb, submitted_nb):
     return cells, notes
 
 
-def isolated_verdicts(source_nb, submitted_nb, hide=()):
+def isolated_verdicts(source_nb, submitted_nb, student_id=""):
     """({test grade_id: Verdict} for every auto-graded test cell of the source notebook,
-    [notes for the instructor about the submission as a whole])."""
+    [notes for the instructor about the submission as a whole]). The hidden inputs are
+    student_id's own (grader.course_secret)."""
+    grading_student(student_id)
     cells, notes = solution_cells(source_nb, submitted_nb)
     program = setup_cells(source_nb) + cells
     verdicts, sandbox = {}, None
@@ -87,7 +90,7 @@ def isolated_verdicts(source_nb, submitted_nb, hide=()):
             if cell.cell_type != "code" or not meta.get("grade"):
                 continue
             if sandbox is None:
-                sandbox, killers = start_sandbox(program, hide)
+                sandbox, killers = start_sandbox(program)
                 notes += [f"running cell {k} ends the process" for k in killers
                           if f"running cell {k} ends the process" not in notes]
             verdict, sandbox_alive = _run_cell_checks(sandbox, hidden_checks(cell))
@@ -106,21 +109,21 @@ def isolated_verdicts(source_nb, submitted_nb, hide=()):
     return verdicts, notes
 
 
-def start_sandbox(program, hide):
+def start_sandbox(program):
     """A sandbox with the program's cells run; a cell that kills the process on its own (say
     os._exit at the top level) is left out, so the other cells still get their points."""
     try:
-        return Sandbox(program, hide=hide), []
+        return Sandbox(program), []
     except SandboxDied:
         pass
     kept, killers = [], []
     for cell in program:
         try:
-            Sandbox([*kept, cell], hide=hide).close()
+            Sandbox([*kept, cell]).close()
             kept.append(cell)
         except SandboxDied:
             killers.append(cell["id"])
-    return Sandbox(kept, hide=hide), killers
+    return Sandbox(kept), killers
 
 
 def _run_cell_checks(sandbox, checks):
@@ -138,7 +141,7 @@ def _run_cell_checks(sandbox, checks):
                                           "does not define it."), True
             check(*entities)
     except Mistake as mistake:
-        return Verdict(False, str(mistake)), True
+        return Verdict(False, str(mistake), mistake.flag), True
     except SandboxDied as died:
         return Verdict(False, str(died) + "."), False
     except (RemoteError, NotImplementedError) as exc:

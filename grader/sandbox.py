@@ -1,20 +1,26 @@
-"""Run a student's solution cells in an isolated process and call them from the grader.
+"""Run a student's solution cells in a bubblewrap sandbox and call them from the grader.
 
 The hidden checks run here, in the grading process; only the student's code runs in the
-sandbox (grader/sandbox_runner.py), which is started
+sandbox (grader/sandbox_runner.py). The sandbox is one `bwrap` command line (see
+`sandbox_command`), nothing programmed by hand:
 
-- as `python -I -S` (no environment variables, no user site, no site hooks: the editable install
-  of `grader` is not on its path), in an empty scratch folder;
-- where Linux namespaces are available, in its own mount and network namespace under an
-  unprivileged user, with the reference code, the hidden tests, the source notebooks, the
-  gradebooks and the submissions hidden behind empty tmpfs mounts, and no network;
-- with limits on memory, CPU time, file size, and a time limit on every request.
+- an allow-list of read-only mounts: the system's /usr, the Python runtime (without its
+  site-packages), numpy and the packages the setup cells import, the `course` package and the
+  runner; nothing else of the checkout, the venv, /tmp or the home folder exists inside;
+- a private 16 MiB tmpfs for /tmp (also home and the working folder), a private /dev;
+- new user, PID, network, IPC and UTS namespaces; an unprivileged uid and gid inside *and*
+  outside (when the grader runs as root, the sandbox first drops to a uid of its own);
+  no capabilities; no further user namespaces; `--die-with-parent`, `--new-session`, so the
+  whole process tree ends with the sandbox;
+- rlimits (prlimit) on CPU time, memory, file size, processes and open files, and a deadline on
+  every read and every write of the channel.
 
-The student's objects never leave the sandbox: the checks get proxies (sandbox_runner.Remote),
-and results come back as plain numbers and arrays, so nothing the student writes (a patched
-numpy, an object whose == is always true, an IPython hook) can touch the comparisons.
+Only plain data crosses (see sandbox_runner): the grader sends numbers, strings, lists and
+arrays, never an object with methods; the student's objects stay in the sandbox and are
+reached through handles.
 """
 
+import fcntl
 import functools
 import os
 import select
@@ -32,103 +38,289 @@ from . import sandbox_runner
 from .sandbox_runner import Endpoint
 
 COURSE_PACKAGE = Path(__file__).resolve().parent.parent / "course"
+STANDINS = Path(__file__).resolve().parent / "standins.py"
 REQUEST_SECONDS = int(os.environ.get("BACKPROP_COURSE_CALL_TIMEOUT", "20"))  # one call
-TOTAL_SECONDS = 120  # one sandbox's whole life (CPU time limit too)
+TOTAL_SECONDS = 120  # one sandbox's whole life (its CPU time limit too)
 MEMORY_BYTES = 3 * 1024**3
-FILE_BYTES = 64 * 1024**2
+FILE_BYTES = 8 * 1024**2
+TMP_BYTES = 16 * 1024**2  # the only writable place inside
+PROCESSES = 32
+OPEN_FILES = 128
+MESSAGE_BYTES = 256 * 1024**2  # one message on the channel; more is an attack, not an answer
+# What the setup cells import (numpy, matplotlib for a2's plots): these packages, and the
+# packages they import in turn, are mounted read-only; nothing else of site-packages is.
+SETUP_IMPORTS = ("numpy", "matplotlib", "matplotlib.pyplot")
+# When the grader runs as root, each sandbox runs as a uid of its own from this range (outside
+# the sandbox too), so one sandbox's process limit or signals never reach another's.
+FIRST_UID, UID_SLOTS = 990000, 256
+INSIDE_UID = 65534  # "nobody", as the student's code sees itself
+
+# Where things are inside the sandbox
+SITE, LIB, TMP = "/sandbox/site", "/sandbox/lib", "/tmp"
 
 
 class SandboxDied(Exception):
     """The sandboxed process ended or stopped answering (crash, os._exit, time limit)."""
 
 
+class SandboxUnavailable(RuntimeError):
+    """The sandbox cannot run on this machine; the message says what to install or enable."""
+
+
 @functools.cache
-def namespaces_available():
-    """Can we make an unprivileged user + mount + network namespace here? (probed once)"""
-    if not shutil.which("unshare"):
-        return False
-    try:
-        done = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "--net",
-                               "true"], capture_output=True, timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
+def _site_packages():
+    return Path(sysconfig.get_paths()["purelib"])
 
 
-def _limit_resources():
+@functools.cache
+def allowed_packages():
+    """The top-level packages of site-packages that SETUP_IMPORTS need, found by importing them
+    in a fresh interpreter (trusted code, outside the sandbox), plus their shared libraries."""
+    site = _site_packages()
+    probe = ("import sys; sys.path.insert(0, sys.argv[1]); "
+             + "".join(f"import {m}; " for m in SETUP_IMPORTS)
+             + "print('\\n'.join(sorted({getattr(m, '__file__', None) or '' for m in "
+               "list(sys.modules.values())})))\n"
+             # the shared libraries they loaded (numpy.libs' OpenBLAS, pillow.libs, ...)
+             + "print(open('/proc/self/maps').read())")
+    env = {"MPLBACKEND": "Agg", "PATH": "/usr/bin:/bin", "MPLCONFIGDIR": tempfile.mkdtemp()}
+    done = subprocess.run([_python(), "-I", "-S", "-c", probe, str(site)], env=env,
+                          capture_output=True, text=True, check=True)
+    shutil.rmtree(env["MPLCONFIGDIR"], ignore_errors=True)
+    tops = set()
+    for line in done.stdout.splitlines():
+        path = Path(line.split()[-1] if line.split() else "")
+        if site in path.parents:
+            tops.add(path.relative_to(site).parts[0])
+    return sorted(tops)
+
+
+def _python():
+    """The interpreter itself, not the venv's link to it (the venv is not mounted)."""
+    return os.path.realpath(sys.executable)
+
+
+def _runtime_binds():
+    """The Python runtime: its prefix, with its own site-packages hidden."""
+    prefix = Path(sys.base_prefix)
+    args = []
+    if not str(prefix).startswith("/usr/"):
+        args += _parents_of(prefix) + ["--ro-bind", str(prefix), str(prefix)]
+    base_site = Path(sysconfig.get_paths(vars={"base": sys.base_prefix,
+                                                "platbase": sys.base_prefix})["purelib"])
+    if base_site.is_dir():
+        args += ["--tmpfs", str(base_site)]
+    return args
+
+
+def _parents_of(path):
+    """Mount points' parent folders, made traversable (bwrap makes them 0700 otherwise)."""
+    args = []
+    for parent in reversed(Path(path).parents):
+        if str(parent) != "/":
+            args += ["--perms", "0755", "--dir", str(parent)]
+    return args
+
+
+def _system_binds():
+    args = ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "lib", "lib32", "lib64", "sbin"):
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    return args
+
+
+def sandbox_command(runner_args, uid=None):
+    """The bwrap command line that runs `python sandbox_runner.py ARGS` in the sandbox.
+
+    Two nested bwraps: the outer one builds the file system and the PID, network, IPC and UTS
+    namespaces; the inner one, started as an unprivileged user, adds a user namespace with
+    no way to make more, the private /tmp and /dev, and the limits. When the grader runs as
+    root the outer bwrap must run as root to read the runtime (e.g. under /root), so it drops
+    to `uid` (setpriv) before the inner one starts; otherwise the outer bwrap is unprivileged
+    and gets a user namespace of its own.
+    """
+    site = _site_packages()
+    outer = ["bwrap", *_system_binds(), *_runtime_binds()]
+    for folder in ("/sandbox", SITE, LIB):
+        outer += ["--perms", "0755", "--dir", folder]
+    for name in allowed_packages():
+        outer += ["--ro-bind", str(site / name), f"{SITE}/{name}"]
+    outer += ["--ro-bind", str(COURSE_PACKAGE), f"{LIB}/course",
+              "--ro-bind", sandbox_runner.__file__, f"{LIB}/sandbox_runner.py",
+              "--ro-bind", str(STANDINS), f"{LIB}/standins.py",
+              "--proc", "/proc", "--dev", "/dev", "--dir", TMP,
+              "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+              "--unshare-cgroup-try", "--hostname", "sandbox",
+              "--die-with-parent", "--new-session", "--clearenv",
+              "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", TMP,
+              "--setenv", "MPLBACKEND", "Agg", "--setenv", "MPLCONFIGDIR", TMP,
+              "--setenv", "OPENBLAS_NUM_THREADS", "1", "--setenv", "OMP_NUM_THREADS", "1"]
+    if uid is not None:  # the grader is root: drop to the sandbox's own uid outside too
+        outer += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add",
+                  "CAP_SETPCAP", "--", "setpriv", f"--reuid={uid}", f"--regid={uid}",
+                  "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+    else:
+        outer += ["--unshare-user", "--"]
+    inner = ["bwrap", "--unshare-user", "--disable-userns", "--uid", str(INSIDE_UID),
+             "--gid", str(INSIDE_UID), "--ro-bind", "/", "/", "--proc", "/proc",
+             "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", TMP,
+             "--size", str(1024**2), "--tmpfs", "/dev/shm", "--chdir", TMP,
+             "--die-with-parent", "--new-session", "--"]
+    limits = ["prlimit", f"--cpu={TOTAL_SECONDS}:{TOTAL_SECONDS + 5}",
+              f"--as={MEMORY_BYTES}", f"--fsize={FILE_BYTES}", f"--nproc={PROCESSES}",
+              f"--nofile={OPEN_FILES}", "--core=0", "--"]
+    python = [_python(), "-I", "-S", "-B", f"{LIB}/sandbox_runner.py", *runner_args, SITE, LIB]
+    return outer + inner + limits + python
+
+
+def unsafe_command(runner_args):
+    """--unsafe-no-sandbox: the same runner, as the grader's own user, with no isolation."""
+    return [_python(), "-I", "-S", "-B", sandbox_runner.__file__, *runner_args,
+            str(_site_packages()), str(COURSE_PACKAGE.parent), str(STANDINS.parent)]
+
+
+def _unsafe_limits():
     import resource
 
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
     resource.setrlimit(resource.RLIMIT_CPU, (TOTAL_SECONDS, TOTAL_SECONDS + 5))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_BYTES, FILE_BYTES))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    os.setsid()  # its own process group: killing the group kills anything it started
+    os.setsid()
 
 
-# Inside a user namespace where we are "root": hide the secret folders behind empty tmpfs
-# mounts, then drop into a nested user namespace (an unmapped, unprivileged user) so the
-# student's code cannot unmount them: mounts made in a more privileged namespace are locked.
-_HIDE_AND_DROP = r"""
-for p in "$@"; do
-  [ "$p" = "--" ] && break
-  if [ -d "$p" ]; then mount -t tmpfs -o size=4k,mode=000 none "$p"
-  elif [ -e "$p" ]; then mount --bind /dev/null "$p"; fi
-  shift
-done
-shift
-exec unshare --user --mount -- "$@"
-"""
+UNSAFE = {"on": False}  # set by `autograde --unsafe-no-sandbox` (and nothing else)
+
+
+def use_unsafe_no_sandbox(on=True):
+    UNSAFE["on"] = on
+
+
+class _UidSlot:
+    """A uid from FIRST_UID.. held (flock) for one sandbox's life, when the grader is root."""
+
+    def __init__(self):
+        self.uid, self._fd = None, None
+        if os.geteuid() != 0:
+            return
+        folder = Path(tempfile.gettempdir()) / "backprop-course-sandbox-uids"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        for k in range(UID_SLOTS):
+            fd = os.open(folder / str(k), os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            self.uid, self._fd = FIRST_UID + k, fd
+            return
+        raise SandboxUnavailable(f"all {UID_SLOTS} sandbox uids are in use")
+
+    def release(self):
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def sandbox_problem():
+    """None when the sandbox works here; else a sentence saying what to install or enable."""
+    if UNSAFE["on"]:
+        return None
+    if not shutil.which("bwrap"):
+        return ("bubblewrap is not installed: install it (Debian/Ubuntu: sudo apt install "
+                "bubblewrap; Fedora: sudo dnf install bubblewrap) and run again.")
+    for tool in ("setpriv", "prlimit"):
+        if not shutil.which(tool):
+            return f"{tool} (util-linux) is not installed: install util-linux and run again."
+    try:
+        with Sandbox([{"id": "probe", "source": "import numpy"}]) as box:
+            if box.cell_errors:
+                return ("the sandbox starts but cannot import numpy: "
+                        f"{box.cell_errors['probe']}")
+    except (SandboxDied, OSError, subprocess.CalledProcessError) as exc:
+        return (f"the bubblewrap sandbox does not start on this machine ({exc}). It needs "
+                "Linux with unprivileged user namespaces enabled (Ubuntu 24.04: sudo sysctl "
+                "kernel.apparmor_restrict_unprivileged_userns=0; Debian before 11: sudo sysctl "
+                "kernel.unprivileged_userns_clone=1); inside a container, run it with "
+                "--privileged or a seccomp profile that allows user namespaces.")
+    return None
 
 
 class Sandbox:
-    def __init__(self, cells, hide=()):
+    def __init__(self, cells):
         """cells: [{"id": ..., "source": ...}] run in order (the instructor's setup first)."""
-        self.dir = Path(tempfile.mkdtemp(prefix="backprop-sandbox-"))
-        os.chmod(self.dir, 0o755)  # readable by the unprivileged user inside the namespace
-        shutil.copytree(COURSE_PACKAGE, self.dir / "course",
-                        ignore=shutil.ignore_patterns("__pycache__"))
-        shutil.copy(sandbox_runner.__file__, self.dir / "sandbox_runner.py")
+        self._slot = None if UNSAFE["on"] else _UidSlot()
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
-        command = [sys.executable, "-I", "-S", "sandbox_runner.py", str(to_child_r),
-                   str(from_child_w), sysconfig.get_paths()["purelib"], str(REQUEST_SECONDS)]
-        self.isolated = namespaces_available()
-        if self.isolated:
-            secrets = [str(p) for p in hide if Path(p).exists() and
-                       self.dir not in Path(p).resolve().parents]
-            command = ["unshare", "--user", "--map-root-user", "--mount", "--net", "--",
-                       "sh", "-c", _HIDE_AND_DROP, "sh", *secrets, "--", *command]
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(self.dir), "OPENBLAS_NUM_THREADS": "1",
-               "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(self.dir)}
-        self.process = subprocess.Popen(
-            command, cwd=self.dir, env=env, pass_fds=(to_child_r, from_child_w),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=_limit_resources)  # noqa: PLW1509  (no threads start sandboxes)
+        runner_args = [str(to_child_r), str(from_child_w), str(REQUEST_SECONDS)]
+        # what bwrap prints when it cannot start; kept for the sandbox's life, closed in close()
+        self._errors = tempfile.TemporaryFile()  # noqa: SIM115
+        try:
+            if UNSAFE["on"]:
+                self.dir = tempfile.mkdtemp(prefix="backprop-unsafe-")
+                command, cwd, preexec = unsafe_command(runner_args), self.dir, _unsafe_limits
+            else:
+                self.dir = None
+                command, cwd, preexec = sandbox_command(runner_args, self._slot.uid), "/", None
+            self.process = subprocess.Popen(
+                command, cwd=cwd, env={"PATH": "/usr/bin:/bin"},
+                pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=self._errors,
+                preexec_fn=preexec)  # noqa: PLW1509  (no threads start sandboxes)
+        except BaseException:
+            for fd in (to_child_r, to_child_w, from_child_r, from_child_w):
+                os.close(fd)
+            self._release()
+            raise
         os.close(to_child_r)
         os.close(from_child_w)
-        self._out = os.fdopen(to_child_w, "w")
-        self._in = from_child_r
-        self._buffer = b""
+        self._out, self._in = to_child_w, from_child_r
+        os.set_blocking(self._out, False)  # a write that would block waits with a deadline
+        self._buffer = bytearray()
         self.deadline = time.monotonic() + TOTAL_SECONDS
-        self.end = Endpoint(self._read_line, self._write_line, np, serve_private=False,
-                            share_arrays=True)
+        self.end = Endpoint(self._read_line, self._write_line, np, grader_side=True,
+                            on_violation=self._violation)
         self.cell_errors = dict(self.end.request({"op": "exec", "cells": cells}))
 
     def get(self, name):
         """The student's object called name, as a proxy."""
         return self.end.request({"op": "get", "name": name})
 
+    def standin(self, name, *args):
+        """A stand-in object (grader/standins.py) made inside the sandbox from plain data."""
+        return self.end.request({"op": "standin", "name": name,
+                                 "args": [self.end.encode(a) for a in args]})
+
+    def _violation(self, what):
+        self.close()
+        raise SandboxDied(f"the student's code broke the grader's channel ({what[:200]}) and "
+                          "was stopped")
+
+    def _time_left(self):
+        return max(min(self.deadline - time.monotonic(), REQUEST_SECONDS + 5), 0)
+
     def _write_line(self, text):
-        try:
-            self._out.write(text + "\n")
-            self._out.flush()
-        except (BrokenPipeError, ValueError, OSError) as exc:
-            raise SandboxDied("the student's code stopped the process") from exc
+        data = memoryview((text + "\n").encode())
+        while data:
+            _, ready, _ = select.select([], [self._out], [], self._time_left())
+            if not ready:
+                self.close()
+                raise SandboxDied("the student's code stopped reading and was stopped")
+            try:
+                data = data[os.write(self._out, data):]
+            except (BrokenPipeError, OSError) as exc:
+                self.close()
+                raise SandboxDied("the process running the student's code ended "
+                                  "(it exited, crashed or ran out of memory)") from exc
 
     def _read_line(self):
-        while b"\n" not in self._buffer:
-            left = min(self.deadline - time.monotonic(), REQUEST_SECONDS + 5)
-            ready, _, _ = select.select([self._in], [], [], max(left, 0))
+        searched = 0  # the buffer before this holds no newline (no quadratic rescans)
+        while (end := self._buffer.find(b"\n", searched)) < 0:
+            searched = len(self._buffer)
+            ready, _, _ = select.select([self._in], [], [], self._time_left())
             if not ready:
                 self.close()
                 raise SandboxDied("the student's code ran too long and was stopped")
@@ -138,26 +330,44 @@ class Sandbox:
                 raise SandboxDied("the process running the student's code ended "
                                   "(it exited, crashed or ran out of memory)")
             self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        return line.decode()
+            if len(self._buffer) > MESSAGE_BYTES:
+                self.close()
+                raise SandboxDied("the student's code sent more data than any answer needs "
+                                  "and was stopped")
+        line = bytes(self._buffer[:end])
+        del self._buffer[:end + 1]
+        return line.decode("utf-8", errors="replace")
+
+    def startup_errors(self):
+        """What bwrap itself printed (why a sandbox did not start), for the instructor."""
+        if self._errors.closed:
+            return ""
+        self._errors.seek(0)
+        return self._errors.read(2000).decode(errors="replace").strip()
 
     def close(self):
         if self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, 9)
-            except (ProcessLookupError, PermissionError):
-                self.process.kill()
+            if UNSAFE["on"]:  # its own session: the group is everything it started
+                try:
+                    os.killpg(self.process.pid, 9)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            self.process.kill()  # bwrap: --die-with-parent takes the whole sandbox with it
         self.process.wait()
-        for stream in (self._out,):
+        for fd in (self._out, self._in):
             try:
-                stream.close()
+                os.close(fd)
             except OSError:
                 pass
-        try:
-            os.close(self._in)
-        except OSError:
-            pass
-        shutil.rmtree(self.dir, ignore_errors=True)
+        self._out = self._in = -1
+        self._errors.close()
+        self._release()
+
+    def _release(self):
+        if self._slot is not None:
+            self._slot.release()
+        if getattr(self, "dir", None):
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):
         return self
@@ -165,4 +375,3 @@ class Sandbox:
     def __exit__(self, *exc):
         self.close()
         return False
-

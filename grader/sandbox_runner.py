@@ -1,17 +1,19 @@
 """Both ends of the sandbox's wire, and the sandboxed process's main program.
 
-The sandboxed process runs `python -I -S sandbox_runner.py REQUEST_FD REPLY_FD SITE_PACKAGES
-SECONDS` in an empty folder (see grader.sandbox): no site hooks, so the editable install of
-`grader` is not importable; reference code, hidden tests and gradebooks hidden. It executes the
-instructor's setup cells and the student's solution cells, then answers requests.
+The sandboxed process runs `python -I -S sandbox_runner.py REQUEST_FD REPLY_FD SECONDS PATH...`
+(see grader.sandbox): PATHs are its whole sys.path besides the standard library. It executes the
+instructor's setup cells and the student's solution cells, then answers the grader's requests.
 
-The wire carries JSON lines. Numbers, strings, None, lists, tuples, sets and numeric numpy
-arrays travel by value; every other object stays where it lives and travels as a handle, so no
-object with a foreign __eq__ or __float__ ever reaches the grader. Either end can ask the other
-to get an attribute, set one or call something; while it waits for its answer it serves the
-other end's requests (a student's Sequential calling the grader's layers, say).
-Arrays the grader sends are shared: when student code changes one in place, the change is sent
-back with the reply, so "inputs are not mutated" can be checked on the grader's side.
+The wire carries JSON lines, and only plain data goes from the grader to the student's code:
+numbers, strings, None, lists, tuples, sets and numeric numpy arrays, by value. The student's
+objects stay in the sandbox and reach the grader as handles (a Remote here); the grader never
+sends an object of its own, so nothing with methods from the grader ever reaches student code,
+and nothing with a foreign __eq__ or __float__ ever reaches the grader.
+
+Arrays and lists the grader sends carry a key. After every request the sandbox reports those
+that the student's code changed (so mutating an input is seen: the grader's own object changes
+as it would in one process), and a result or attribute that *is* one of them comes back as the
+grader's own object (so "returns a new array" and "updates in place" can be told apart).
 
 This file imports only the standard library and numpy; grader.sandbox imports it too.
 """
@@ -23,7 +25,7 @@ import signal
 import sys
 
 NUMERIC_KINDS = "biuf"  # bool, int, unsigned and float arrays cross the wire; nothing else
-SHARED_ARRAYS_KEPT = 64  # shared arrays remembered (most recent first): bounded sync cost
+SHARED_KEPT = 64  # arrays and lists from the grader remembered in the sandbox (most recent)
 
 
 class RemoteError(Exception):
@@ -32,6 +34,10 @@ class RemoteError(Exception):
     def __init__(self, ename, message):
         super().__init__(message if message.startswith(ename) else f"{ename}: {message}")
         self.ename = ename
+
+
+class WireViolation(Exception):
+    """The sandbox sent something the wire does not allow (a request, a malformed message)."""
 
 
 _BUILTIN_ERRORS = {e.__name__: e for e in (
@@ -52,7 +58,7 @@ def remote_error(ename, message):
 
 
 class Remote:
-    """An object that lives at the other end of the wire."""
+    """An object that lives in the sandbox (the grader holds only its handle)."""
 
     __slots__ = ("_end", "_handle")
 
@@ -116,17 +122,22 @@ class Remote:
 
 
 class Endpoint:
-    """One end of the wire: its own objects by handle, proxies for the other end's."""
+    """One end of the wire.
 
-    def __init__(self, read_line, write_line, np, serve_private=True, share_arrays=False):
+    The grader's end (grader_side=True) sends only plain data and its shared arrays and lists,
+    holds Remotes for the sandbox's objects, and answers no requests. The sandbox's end
+    (SandboxEnd) holds the student's objects by handle and answers requests.
+    """
+
+    def __init__(self, read_line, write_line, np, grader_side=False, on_violation=None):
         self.read_line, self.write_line, self.np = read_line, write_line, np
-        # may the other end touch __dunder__ attributes (a way from any object to a module's
-        # globals)? The grader's end says no: student code only gets what it was handed.
-        self.serve_private = serve_private
-        self.share_arrays = share_arrays  # send arrays as shared (synced back after calls)?
-        self.objects, self.handles = {}, {}  # our objects the other end holds handles to
-        self.remotes = {}  # handle -> Remote, so one remote object is one proxy (identity)
-        self.shared, self.snapshots = {}, {}  # shared arrays: id -> array, last synced copy
+        self.grader_side = grader_side
+        self.on_violation = on_violation  # grader side: how to stop a sandbox that cheats
+        self.objects, self.handles = {}, {}  # sandbox side: our objects, by handle
+        self.remotes = {}  # grader side: handle -> Remote, so one object is one proxy
+        self.shared = {}  # key -> the array or list it stands for (grader: ours; sandbox: copy)
+        self.key_of = {}  # id(object) -> key
+        self.snapshots = {}  # sandbox side: key -> the encoded state last reported
 
     # --- values on the wire ---
     def handle_of(self, obj):
@@ -146,74 +157,119 @@ class Endpoint:
             return self.encode_array(value)
         if type(value) in (list, tuple, set, frozenset):
             kind = "set" if type(value) in (set, frozenset) else type(value).__name__
-            return {"t": kind, "v": [self.encode(v) for v in value]}
+            msg = {"t": kind, "v": [self.encode(v) for v in value]}
+            if kind == "list":
+                msg["k"] = self._key(value)
+            return msg
         if isinstance(value, Remote) and value._end is self:
             return {"t": "yours", "v": value._handle}
+        if self.grader_side:
+            raise TypeError(f"only plain data may go to the student's code, not a "
+                            f"{type(value).__name__}")
         return {"t": "mine", "v": self.handle_of(value)}
 
-    def remember(self, key, array):
-        """Keep a shared array (most recently used last); forget the oldest beyond the limit."""
-        self.shared.pop(key, None)
-        self.shared[key] = array
-        while len(self.shared) > SHARED_ARRAYS_KEPT:
-            oldest = next(iter(self.shared))
-            del self.shared[oldest]
-            self.snapshots.pop(oldest, None)
+    def _key(self, obj):
+        """The key of a shared array or list: the grader gives one to everything it sends; the
+        sandbox reports the key of the grader's objects it sends back."""
+        key = self.key_of.get(id(obj))
+        if key is not None and self.shared.get(key) is obj:
+            return key
+        if not self.grader_side:
+            return None
+        key = len(self.shared) + 1
+        self.shared[key], self.key_of[id(obj)] = obj, key
+        return key
 
-    def encode_array(self, array, key=None):
-        if key is None and self.share_arrays:
-            key = id(array)
-            self.remember(key, array)  # the original object, so changes sent back land in it
-        array = self.np.ascontiguousarray(array)
-        data = base64.b64encode(array.astype(array.dtype.newbyteorder("<")).tobytes()).decode()
-        return {"t": "a", "dtype": array.dtype.newbyteorder("<").str,
-                "shape": list(array.shape), "data": data, "id": key}
+    def encode_array(self, array):
+        key = self._key(array)
+        data = self.np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<"))
+        return {"t": "a", "dtype": data.dtype.str, "shape": list(array.shape),
+                "data": base64.b64encode(data.tobytes()).decode(), "k": key}
 
     def decode(self, msg):
         t = msg["t"]
         if t == "v":
+            if msg["v"] is not None and type(msg["v"]) not in (bool, str, int, float):
+                raise WireViolation("a value of a kind the wire does not carry")
             return msg["v"]
         if t == "a":
-            array = self.np.frombuffer(base64.b64decode(msg["data"]), dtype=msg["dtype"])
-            array = array.reshape(msg["shape"]).astype(array.dtype.newbyteorder("="))
-            key = msg.get("id")
-            if key is None:
-                return array
-            if key in self.shared and not self.share_arrays:  # the other end's array again
-                known = self.shared[key]
-                if known.shape == array.shape and known.dtype == array.dtype:
-                    self.np.copyto(known, array)
-                    array = known
-            self.remember(key, array)
-            self.snapshots[key] = array.copy()
-            return array
+            return self._adopt(msg.get("k"), self._array(msg))
         if t in ("list", "tuple", "set"):
             items = [self.decode(m) for m in msg["v"]]
-            return {"list": list, "tuple": tuple, "set": set}[t](items)
-        if t == "mine":  # the sender's object: a proxy here
-            return self.remotes.setdefault(msg["v"], Remote(self, msg["v"]))
-        if t == "yours":  # one of our own objects coming back
+            if t == "list":
+                return self._adopt(msg.get("k"), items)
+            return tuple(items) if t == "tuple" else set(items)
+        if t == "mine" and self.grader_side:  # the sandbox's object: a proxy here
+            handle = int(msg["v"])
+            return self.remotes.setdefault(handle, Remote(self, handle))
+        if t == "yours" and not self.grader_side:  # one of our own objects coming back
             return self.objects[msg["v"]]
-        raise ValueError(f"unknown value type {t!r}")
+        raise WireViolation(f"unknown value type {t!r}")
 
-    def changed_shared_arrays(self):
-        """The other end's arrays that code here changed in place since the last sync."""
+    def _array(self, msg):
+        dtype = self.np.dtype(msg["dtype"])
+        if dtype.kind not in NUMERIC_KINDS:
+            raise WireViolation("an array of a kind the wire does not carry")
+        array = self.np.frombuffer(base64.b64decode(msg["data"]), dtype=dtype)
+        return array.reshape([int(n) for n in msg["shape"]]).astype(dtype.newbyteorder("="))
+
+    def _adopt(self, key, new):
+        """A shared array or list arriving: update the object the key stands for and return it
+        (identity kept across calls), or remember a new one."""
+        if key is None:
+            return new
+        known = self.shared.get(key)
+        if known is not None and self._refill(known, new):
+            new = known
+        elif self.grader_side:
+            return new  # not ours (any more): a plain new object
+        else:
+            self.shared.pop(key, None)
+            self.shared[key], self.key_of[id(new)] = new, key
+            while len(self.shared) > SHARED_KEPT:  # forget the oldest: bounded sync cost
+                oldest = next(iter(self.shared))
+                self.snapshots.pop(oldest, None)
+                del self.shared[oldest]
+        if not self.grader_side:
+            self.snapshots[key] = self._state(new)
+        return new
+
+    def _refill(self, known, new):
+        if isinstance(known, list) and isinstance(new, list):
+            known[:] = new
+            return True
+        if (isinstance(known, self.np.ndarray) and isinstance(new, self.np.ndarray)
+                and known.shape == new.shape and known.dtype == new.dtype
+                and known.flags.writeable):
+            self.np.copyto(known, new)
+            return True
+        return False
+
+    def changed_shared(self):
+        """Sandbox side: the grader's arrays and lists that code here changed since reported."""
         changed = {}
-        for key, array in self.shared.items():
-            before = self.snapshots.get(key)
-            if before is None or before.shape != array.shape or not self.np.array_equal(
-                    before, array, equal_nan=array.dtype.kind == "f"):
-                changed[str(key)] = self.encode_array(array, key)
-                self.snapshots[key] = array.copy()
+        for key, obj in list(self.shared.items()):
+            if not self._same_state(self.snapshots.get(key), obj):
+                changed[str(key)] = self.encode(obj)
+                self.snapshots[key] = self._state(obj)
         return changed
+
+    def _state(self, obj):
+        """An array's values; a list's items themselves (a shallow copy: cheap, and a list
+        inside it is a shared list of its own, watched on its own)."""
+        return obj.copy() if isinstance(obj, self.np.ndarray) else list(obj)
+
+    def _same_state(self, before, obj):
+        if isinstance(obj, self.np.ndarray):
+            return (isinstance(before, self.np.ndarray) and before.shape == obj.shape
+                    and before.dtype == obj.dtype
+                    and self.np.array_equal(before, obj, equal_nan=obj.dtype.kind == "f"))
+        return (isinstance(before, list) and len(before) == len(obj)
+                and all(a is b for a, b in zip(before, obj)))
 
     def apply_sync(self, sync):
         for key, msg in sync.items():
-            mine = self.shared.get(int(key))
-            if mine is not None:
-                new = self.decode({**msg, "id": None})
-                if new.shape == mine.shape:
-                    self.np.copyto(mine, new, casting="unsafe")
+            self._adopt(int(key), self.decode({**msg, "k": None}))
 
     # --- requests ---
     def send(self, msg):
@@ -221,17 +277,25 @@ class Endpoint:
 
     def request(self, msg):
         self.send(msg)
-        while True:
+        if not self.grader_side:
+            raise WireViolation("the sandbox makes no requests")
+        try:
             reply = json.loads(self.read_line())
-            if "op" in reply:  # the other end asks something first: serve it
-                self.serve_one(reply)
-                continue
+            if not isinstance(reply, dict) or "op" in reply:
+                raise WireViolation("the sandbox sent a request or a malformed reply")
             self.apply_sync(reply.get("sync", {}))
             if "error" in reply:
-                if reply["ename"] == "NotImplementedError":
-                    raise NotImplementedError(reply["error"])
-                raise remote_error(reply["ename"], reply["error"])
-            return self.decode(reply["value"])
+                error = (str(reply["ename"])[:100], str(reply["error"])[:500])
+            else:
+                return self.decode(reply["value"])
+        except (WireViolation, ValueError, KeyError, TypeError, RecursionError,
+                AttributeError) as exc:
+            if self.on_violation is not None:
+                self.on_violation(f"{type(exc).__name__}: {exc}")  # stops the sandbox, raises
+            raise
+        if error[0] == "NotImplementedError":
+            raise NotImplementedError(error[1])
+        raise remote_error(*error)
 
     def serve_one(self, msg):
         try:
@@ -239,14 +303,11 @@ class Endpoint:
             reply = {"value": self.encode(value)}
         except BaseException as exc:  # noqa: BLE001  (errors travel back as replies)
             reply = {"error": str(exc)[:500], "ename": type(exc).__name__}
-        if not self.share_arrays:
-            reply["sync"] = self.changed_shared_arrays()
+        reply["sync"] = self.changed_shared()
         self.send(reply)
 
     def answer(self, msg):
         op = msg["op"]
-        if op in ("getattr", "setattr") and not self.serve_private and msg["name"].startswith("__"):
-            raise AttributeError(f"{msg['name']} is not available here")
         target = self.objects.get(msg.get("target"))
         if op == "getattr":
             return getattr(target, msg["name"])
@@ -263,12 +324,17 @@ class Endpoint:
     def extra_op(self, msg):
         raise ValueError(f"unknown request {msg['op']!r}")
 
+    def standin(self, name, *args):
+        """Grader side: a stand-in (grader/standins.py) made in the sandbox from plain data."""
+        return self.request({"op": "standin", "name": name,
+                             "args": [self.encode(a) for a in args]})
+
 
 class SandboxEnd(Endpoint):
     """The sandboxed process's end: runs cells, looks up names, answers with time limits."""
 
     def __init__(self, read_line, write_line, np, seconds):
-        super().__init__(read_line, write_line, np, serve_private=True, share_arrays=False)
+        super().__init__(read_line, write_line, np, grader_side=False)
         self.namespace = {"__name__": "__main__"}
         self.seconds = seconds
 
@@ -285,6 +351,12 @@ class SandboxEnd(Endpoint):
             if msg["name"] not in self.namespace:
                 raise NameError(f"{msg['name']} is not defined by your code")
             return self.namespace[msg["name"]]
+        if msg["op"] == "standin":
+            import standins
+
+            if msg["name"] not in standins.__all__:
+                raise ValueError(f"no stand-in called {msg['name']!r}")
+            return getattr(standins, msg["name"])(*[self.decode(a) for a in msg["args"]])
         if msg["op"] == "exec":
             errors = []  # [cell id, what it raised]: a list travels by value
             for cell in msg["cells"]:
@@ -306,8 +378,8 @@ def _raise_timeout(signum, frame):
 
 
 def main():
-    request_fd, reply_fd, site_packages, seconds = sys.argv[1:5]
-    sys.path[:0] = [os.getcwd(), site_packages]
+    request_fd, reply_fd, seconds, *paths = sys.argv[1:]
+    sys.path[:0] = paths
     import numpy as np
 
     requests = os.fdopen(int(request_fd), "r")

@@ -16,12 +16,18 @@ from course import gradcheck
 from course.data import make_spirals
 from course.worked_examples import SEED_NETWORK_NUMBERS, seed_network_arrays
 from grader import reference as ref
+from grader import standins
+from grader.course_secret import secret_seed
 from grader.sandbox_runner import Remote
 
-from .common import expect_array, expect_close, expect_number, fail
+from .common import expect_array, expect_close, expect_number, fail, standin
 
-# A fixed secret seed: grades are reproducible, and the inputs are not in the student's copy.
-_SEED = 52071
+
+# Hidden inputs come from a seed per student and check, derived from the course secret:
+# re-grading gives the same grade, and no two students share inputs.
+def _seed(offset):
+    """This student's secret seed for the hidden inputs at `offset` (grader.course_secret)."""
+    return secret_seed(__name__, offset)
 
 UPSTREAM = ("the upstream gradient dout was dropped: multiply the local derivative by dout "
             "(elementwise, chain rule).")
@@ -113,18 +119,19 @@ def _forward_difference(f, x, h):
 
 
 def _numerical_cases():
-    """(description, f, x, h or None for the default): several functions, shapes and steps."""
-    rng = np.random.default_rng(_SEED)
+    """(description, (kind, coefficients) of a standins.Function, x, h or None for the
+    default): several functions, shapes and steps."""
+    rng = np.random.default_rng(_seed(0))
     A, C = rng.standard_normal((6, 6)), rng.standard_normal((3, 4))
     functions = [
-        ("sum(x**3)", lambda x: np.sum(x**3), (5,), None),
-        ("sum(sin(x) * x)", lambda x: np.sum(np.sin(x) * x), (2, 3), None),
-        ("a quadratic form", lambda x: x.ravel() @ A @ x.ravel(), (3, 2), 1e-4),
-        ("sum(C * x**2)", lambda x: np.sum(C * x**2), (3, 4), None),
-        ("log(sum(exp(x)))", lambda x: np.log(np.sum(np.exp(x))), (4, 3), 1e-3),
-        ("sum(exp(3x))", lambda x: np.sum(np.exp(3 * x)), (1,), 1e-2),
-        ("sum(exp(3x))", lambda x: np.sum(np.exp(3 * x)), (2, 2), 1e-2),
-        ("sum(x**3)", lambda x: np.sum(x**3), (2, 3, 2), None),
+        ("sum(x**3)", ("sum of cubes", None), (5,), None),
+        ("sum(sin(x) * x)", ("sum of sin(x) x", None), (2, 3), None),
+        ("a quadratic form", ("quadratic form", A), (3, 2), 1e-4),
+        ("sum(C * x**2)", ("weighted squares", C), (3, 4), None),
+        ("log(sum(exp(x)))", ("log-sum-exp", None), (4, 3), 1e-3),
+        ("sum(exp(3x))", ("sum of exp(3x)", None), (1,), 1e-2),
+        ("sum(exp(3x))", ("sum of exp(3x)", None), (2, 2), 1e-2),
+        ("sum(x**3)", ("sum of cubes", None), (2, 3, 2), None),
     ]
     return [(what, f, rng.standard_normal(shape), h) for what, f, shape, h in functions]
 
@@ -141,12 +148,14 @@ def check_numerical_gradient(numerical_gradient):
     if _defined_in(numerical_gradient) == "course.gradcheck":
         fail(name, "this is course.gradcheck's numerical_gradient, imported: the exercise is to "
              "write the central differences yourself.")
-    for what, f, x, h in _numerical_cases():
+    for what, function, x, h in _numerical_cases():
+        f = standins.Function(*function)  # here, for the expected values
+        f_student = standin(numerical_gradient, "Function", *function)  # where the student's is
         kept = x.copy()
         step = 1e-5 if h is None else h
         where = f"for f(x) = {what} with x of shape {x.shape}" + ("" if h is None else f", h={h}")
-        grad = _call(name, numerical_gradient, f, x) if h is None else \
-            _call(name, numerical_gradient, f, x, h)
+        grad = _call(name, numerical_gradient, f_student, x) if h is None else \
+            _call(name, numerical_gradient, f_student, x, h)
         grad = expect_array(name, f"the gradient {where}", grad, x.shape)
         if not np.array_equal(x, kept):
             fail(name, f"x was not restored {where}: after evaluating f at x + h and at x - h, "
@@ -179,7 +188,7 @@ _AFFINE_SHAPES = [(1, 3, 2), (4, 3, 5), (5, 4, 4), (2, 6, 3), (3, 3, 7)]
 
 def check_affine(Affine):
     name = "Affine"
-    rng = np.random.default_rng(_SEED + 1)
+    rng = np.random.default_rng(_seed(1))
     shape_errors = {"ValueError": BACKWARD_HINT}
     for N, D, M in _AFFINE_SHAPES:
         x, W, b = rng.standard_normal((N, D)), rng.standard_normal((D, M)), rng.standard_normal(M)
@@ -210,15 +219,15 @@ def check_affine(Affine):
         dx_mistakes = [(want_dx / N, averaged)]
         if D == M:
             dx_mistakes.append((dout @ kept["W"], transpose))
-        expect_close(name, f"dx {where}", dx, want_dx, mistakes=dx_mistakes)
+        expect_close(name, f"dx {where}", dx, want_dx, mistakes=dx_mistakes, precise=True)
         dW_mistakes = [(want_dW / N, averaged)]
         if D == M:
             dW_mistakes.append((want_dW.T, transpose))
         if N == D:
             dW_mistakes.append((kept["x"] @ dout, transpose))
-        expect_close(name, f"self.dW {where}", dW, want_dW, mistakes=dW_mistakes)
+        expect_close(name, f"self.dW {where}", dW, want_dW, mistakes=dW_mistakes, precise=True)
         expect_close(name, f"self.db {where}", db, want_db, mistakes=[
-            (want_db / N, "db was averaged over the batch instead of summed: " + BIAS_HINT)])
+            (want_db / N, "db was averaged over the batch instead of summed: " + BIAS_HINT)], precise=True)
         for label in ("x", "W", "b", "dout"):
             now = {"x": x, "W": W, "b": b, "dout": dout}[label]
             _unchanged(name, f"{label} (given to forward or backward)", kept[label], now)
@@ -241,7 +250,7 @@ _ACTIVATION_SHAPES = [(1, 4), (5, 3), (3, 3), (2, 7)]
 
 def _check_activation(name, Layer, RefLayer, inputs, mistakes_for, seed,
                       forward_advice=NEW_ARRAY):
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(_seed(seed))
     for shape in _ACTIVATION_SHAPES:
         x, dout = inputs(rng, shape), rng.standard_normal(shape)
         x_kept, dout_kept = x.copy(), dout.copy()
@@ -261,7 +270,7 @@ def _check_activation(name, Layer, RefLayer, inputs, mistakes_for, seed,
         _unchanged(name, "the output of forward", out_kept, out,
                    "backward must not write into the array forward returned (and cached).")
         expect_close(name, f"dx {where}", dx, want_dx,
-                     mistakes=mistakes_for(x_kept, dout_kept, want_out))
+                     mistakes=mistakes_for(x_kept, dout_kept, want_out), precise=True)
         again = expect_array(name, "dx of a second backward", _call(name, layer.backward,
                              dout_kept.copy()), shape)
         _same_again(name, again, want_dx)
@@ -270,7 +279,13 @@ def _check_activation(name, Layer, RefLayer, inputs, mistakes_for, seed,
 def _away_from_zero(rng, shape):
     # ReLU has no derivative at 0; inputs stay clear of it so every answer is well defined
     x = rng.standard_normal(shape)
-    return np.where(np.abs(x) < 1e-3, 0.5, x)
+    x = np.where(np.abs(x) < 1e-3, 0.5, x)
+    # both signs in every input (whatever the draw), so a mask that is inverted, missing or
+    # taken from dout never agrees with the right one by chance
+    flat = x.reshape(-1)
+    if flat.size > 1:
+        flat[0], flat[-1] = abs(flat[0]), -abs(flat[-1])
+    return x
 
 
 def check_relu(ReLU):
@@ -282,7 +297,7 @@ def check_relu(ReLU):
             (dout, "the gradient passed everywhere: ReLU blocks it where x <= 0."),
             (dout * (x < 0), "the mask is inverted: the gradient passes where x > 0."),
         ]
-    _check_activation("ReLU", ReLU, ref.ReLU, _away_from_zero, mistakes, _SEED + 2, forward_advice=(
+    _check_activation("ReLU", ReLU, ref.ReLU, _away_from_zero, mistakes, 2, forward_advice=(
         "x[x < 0] = 0 changes the caller's array; build a new one, e.g. with np.maximum(x, 0) "
         "or np.where."))
 
@@ -299,7 +314,7 @@ def check_sigmoid(Sigmoid):
             (dout * s, "sigma(x) alone is not its derivative: sigma'(x) = sigma(x) (1 - sigma(x))."),
         ]
     _check_activation("Sigmoid", Sigmoid, ref.Sigmoid,
-                      lambda rng, shape: rng.uniform(-4, 4, shape), mistakes, _SEED + 3)
+                      lambda rng, shape: rng.uniform(-4, 4, shape), mistakes, 3)
 
 
 def check_tanh(Tanh):
@@ -313,7 +328,7 @@ def check_tanh(Tanh):
             (dout * (1 - t), "the square is missing: tanh'(x) = 1 - tanh(x)^2."),
         ]
     _check_activation("Tanh", Tanh, ref.Tanh, lambda rng, shape: rng.uniform(-2.5, 2.5, shape),
-                      mistakes, _SEED + 4)
+                      mistakes, 4)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -333,7 +348,7 @@ def _loss_value(entity, got, large):
 
 
 def _softmax_cases():
-    rng = np.random.default_rng(_SEED + 20)
+    rng = np.random.default_rng(_seed(20))
     cases = []
     # (N, C, offset): a batch of one, non-square, two classes, square, large scores of both signs
     for N, C, offset in [(1, 3, 0.0), (6, 4, 0.0), (8, 2, 0.0), (4, 4, 0.0), (5, 3, 1000.0),
@@ -387,7 +402,7 @@ def check_softmax_cross_entropy(SoftmaxCrossEntropy):
 
 def check_mse_loss(MSELoss):
     name = "MSELoss"
-    rng = np.random.default_rng(_SEED + 30)
+    rng = np.random.default_rng(_seed(30))
     dout_value = -0.6
     for N, D in [(1, 3), (4, 2), (6, 1), (3, 5)]:
         pred, target = rng.standard_normal((N, D)), rng.standard_normal((N, D))
@@ -436,88 +451,54 @@ def check_mse_loss(MSELoss):
 # Sequential and sgd_step
 
 
-class _Probe:
-    """A stand-in layer: scales by c and writes down every call, to see the order and the
-    gradient each layer receives."""
-
-    def __init__(self, c, calls):
-        self.c, self.calls = c, calls
-
-    def forward(self, x):
-        self.calls.append(("forward", self))
-        return self.c * x
-
-    def backward(self, dout):
-        self.calls.append(("backward", self))
-        self.dout = np.array(dout, copy=True)
-        return self.c * dout
-
-
 PASS_ON = ("each layer's backward returns the gradient for the layer before it; pass it on: "
            "dout = layer.backward(dout), and return the last one.")
 
 
-def _check_sequential_order(Sequential, rng):
+def _check_sequential_order(Sequential, rng, scales, shape):
+    """Sequential on stand-in layers (standins.ProbeLayer, made where the student's code runs)
+    that scale by c and write down every call and the gradient they receive."""
     name = "Sequential"
-    calls = []
-    probes = [_Probe(c, calls) for c in (2.0, -3.0, 0.5, 4.0)]
+    log = standin(Sequential, "CallLog")
+    probes = [standin(Sequential, "ProbeLayer", c, k, log) for k, c in enumerate(scales)]
     model = _call(name, Sequential, *probes)
     layers = _attribute(model, "layers")
-    if not isinstance(layers, (list, tuple)) or list(layers) != probes:
+    if not isinstance(layers, (list, tuple)) or len(layers) != len(probes) or any(
+            a is not b for a, b in zip(layers, probes)):
         fail(name, "Sequential(*layers).layers should be the list of the layers it was given, "
              "in order.")
-    x, dout = rng.standard_normal((3, 2)), rng.standard_normal((3, 2))
+    x, dout = rng.standard_normal(shape), rng.standard_normal(shape)
     out = expect_array(name, "forward(x)", _call(name, model.forward, x), x.shape)
-    if calls != [("forward", p) for p in probes]:
+    order = list(range(len(probes)))
+    if log.entries != [["forward", k] for k in order]:
         fail(name, "forward should call the forward of every layer once, in order, each on the "
              "output of the layer before it.")
     chain = ("forward must feed each layer the output of the previous one: "
              "x = layer.forward(x), and return the last output.")
-    expect_close(name, "forward(x)", out, x * np.prod([p.c for p in probes]),
-                 mistakes=[(x * probes[-1].c, chain), (x, chain)])
-    calls.clear()
+    expect_close(name, "forward(x)", out, x * np.prod(scales),
+                 mistakes=[(x * scales[-1], chain), (x, chain)])
+    log.entries = []
     dx = expect_array(name, "backward(dout)", _call(name, model.backward, dout), dout.shape)
-    if calls == [("backward", p) for p in probes]:
+    if len(probes) > 1 and log.entries == [["backward", k] for k in order]:
         fail(name, "backward went through the layers from first to last; it must go in reverse "
              "order, from the last layer to the first (reversed(self.layers)).")
-    if calls != [("backward", p) for p in reversed(probes)]:
+    if log.entries != [["backward", k] for k in reversed(order)]:
         fail(name, "backward should call the backward of every layer once, in reverse order.")
     expected = dout
-    for k in range(len(probes) - 1, -1, -1):
-        if not np.allclose(probes[k].dout, expected):
+    for k in reversed(order):
+        received = probes[k].dout
+        if not isinstance(received, np.ndarray) or not np.allclose(received, expected):
             fail(name, f"layer {k} received the wrong upstream gradient: {PASS_ON}")
-        expected = probes[k].c * expected
+        expected = scales[k] * expected
     expect_close(name, "the gradient returned by backward", dx, expected,
-                 mistakes=[(dout * probes[0].c, PASS_ON), (dout, PASS_ON)])
-
-
-def _reference_net(rng, D, H, M):
-    W1, b1 = rng.standard_normal((D, H)), rng.standard_normal(H)
-    W2, b2 = rng.standard_normal((H, M)), rng.standard_normal(M)
-
-    def build():
-        return [ref.Affine(W1.copy(), b1.copy()), ref.ReLU(), ref.Affine(W2.copy(), b2.copy()),
-                ref.Tanh()]
-    return build
+                 mistakes=[(dout * scales[0], PASS_ON), (dout, PASS_ON)])
 
 
 def check_sequential(Sequential):
-    name = "Sequential"
-    rng = np.random.default_rng(_SEED + 40)
-    _check_sequential_order(Sequential, rng)
-    for N, D, H, M in [(5, 4, 6, 3), (1, 3, 2, 5)]:
-        build = _reference_net(rng, D, H, M)
-        layers, twins = build(), build()
-        model, want_model = _call(name, Sequential, *layers), ref.Sequential(*twins)
-        x, dout = rng.standard_normal((N, D)), rng.standard_normal((N, M))
-        where = f"for a network of Affine, ReLU, Affine and Tanh layers and x of shape {(N, D)}"
-        out = expect_array(name, f"forward(x) {where}", _call(name, model.forward, x), (N, M))
-        expect_close(name, f"forward(x) {where}", out, want_model.forward(x.copy()))
-        dx = expect_array(name, f"backward(dout) {where}", _call(name, model.backward, dout), (N, D))
-        expect_close(name, f"backward(dout) {where}", dx, want_model.backward(dout.copy()))
-        for k in (0, 2):
-            expect_close(name, f"the dW of layer {k} after backward {where}", layers[k].dW,
-                         twins[k].dW)
+    rng = np.random.default_rng(_seed(40))
+    for scales, shape in [((2.0, -3.0, 0.5, 4.0), (3, 2)), ((1.5, -0.5), (1, 5)),
+                          ((3.0,), (4, 3))]:
+        _check_sequential_order(Sequential, rng, scales, shape)
 
 
 def check_sgd_step(sgd_step, Sequential, Affine, ReLU, Sigmoid):
@@ -526,7 +507,7 @@ def check_sgd_step(sgd_step, Sequential, Affine, ReLU, Sigmoid):
     gradients are set by hand, so this tests sgd_step alone, on the kind of layers it meets
     (an isinstance or hasattr test in sgd_step works on them as in the notebook)."""
     name = "sgd_step"
-    rng = np.random.default_rng(_SEED + 50)
+    rng = np.random.default_rng(_seed(50))
     for lr, parameters_first in [(0.1, True), (0.5, False), (0.03, True)]:
         affines, before = [], []
         for D, M in [(4, 5), (5, 2)]:
@@ -637,8 +618,8 @@ def check_training(Sequential, Affine, ReLU, SoftmaxCrossEntropy, sgd_step):
     def run(what, fn, *args):
         return _call(f"while training, {what}", fn, *args)
 
-    X, y = make_spirals(n_per_class=100, n_classes=3, seed=_SEED % 1000)
-    rng = np.random.default_rng(_SEED + 60)
+    X, y = make_spirals(n_per_class=100, n_classes=3, seed=_seed(0) % 1000)
+    rng = np.random.default_rng(_seed(60))
     W1 = rng.standard_normal((2, HIDDEN_UNITS)) * np.sqrt(2 / 2)
     W2 = rng.standard_normal((HIDDEN_UNITS, 3)) * np.sqrt(2 / HIDDEN_UNITS)
     model = run("Sequential(...)", Sequential,

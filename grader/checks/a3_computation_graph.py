@@ -17,12 +17,26 @@ from collections import namedtuple
 import numpy as np
 
 from grader import reference as ref
+from grader.course_secret import secret_seed
 from grader.sandbox_runner import Remote
 
-from .common import Mistake, call, expect_close, expect_number, fail
+from .common import (
+    Mistake,
+    call,
+    describe_error,
+    expect_close,
+    expect_number,
+    fail,
+    standin,
+    type_name,
+)
 
-# A fixed secret seed: grades are reproducible, and the inputs are not in the student's copy.
-_SEED = 40417
+
+# Hidden inputs come from a seed per student and check, derived from the course secret:
+# re-grading gives the same grade, and no two students share inputs.
+def _seed(offset):
+    """This student's secret seed for the hidden inputs at `offset` (grader.course_secret)."""
+    return secret_seed(__name__, offset)
 
 # ---------------------------------------------------------------------------------------------
 # Feedback sentences (they name the mistake; they never show reference values)
@@ -76,7 +90,7 @@ def _nodes(entity, root, what):
         node = stack.pop()
         missing = [a for a in ("data", "grad", "_prev", "_backward") if not hasattr(node, a)]
         if missing and not hasattr(node, "data"):
-            fail(entity, f"the graph of {what} holds a {type(node).__name__} where a Value should "
+            fail(entity, f"the graph of {what} holds a {type_name(node)} where a Value should "
                  "be: _prev must contain Value nodes only (turn numbers into Value(...) first).")
         if missing:
             fail(entity, f"a node in the graph of {what} has no .{missing[0]}; every Value needs "
@@ -111,7 +125,7 @@ def _push_gradients(entity, root, dout, what):
         try:
             node._backward()
         except Exception as exc:  # noqa: BLE001  (student code)
-            fail(entity, f"the _backward of a node in {what} raised {type(exc).__name__}: {exc}")
+            fail(entity, f"the _backward of a node in {what} raised {describe_error(exc)}")
 
 
 def _run(entity, what, method, fn, *args):
@@ -125,7 +139,7 @@ def _run(entity, what, method, fn, *args):
         if isinstance(exc, AttributeError) and "has no attribute 'data'" in str(exc):
             hint = (" A number must become a Value before you read .data: "
                     "other = other if isinstance(other, Value) else Value(other).")
-        fail(entity, f"computing {what} raised {type(exc).__name__}: {exc} (look at {method})."
+        fail(entity, f"computing {what} raised {describe_error(exc)} (look at {method})."
              + hint)
 
 
@@ -229,7 +243,7 @@ LEAF_NAMES = ("x", "y")
 
 def check_value(Value):
     _check_leaf(Value)
-    rng = np.random.default_rng(_SEED)
+    rng = np.random.default_rng(_seed(0))
     for case in _value_cases(rng):
         dout = float(rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 2.0))
         _check_case(Value, case, dout)
@@ -254,7 +268,7 @@ def _check_case(Value, case, dout):
     leaves = [call(name, Value, v) for v in case.values]
     out = _run(name, what, case.method, case.build, *leaves)
     if not isinstance(out, Value):
-        fail(name, f"{what} returned a {type(out).__name__}; every operation must return a new "
+        fail(name, f"{what} returned a {type_name(out)}; every operation must return a new "
              "Value.")
     if any(out is leaf for leaf in leaves):
         fail(name, f"{what} returned its input; an operation must create a new Value.")
@@ -279,7 +293,7 @@ def _check_case(Value, case, dout):
     for label, leaf, ref_leaf, mistakes in zip(LEAF_NAMES, leaves, ref_leaves, per_leaf):
         got = expect_number(name, f"the gradient of {label} in {what}", leaf.grad)
         expect_close(name, f"the gradient of {label} in {what} {where}", got, ref_leaf.grad,
-                     mistakes=[*mistakes, (ref_leaf.grad / dout, UPSTREAM)])
+                     mistakes=[*mistakes, (ref_leaf.grad / dout, UPSTREAM)], precise=True)
     for label, leaf, v in zip(LEAF_NAMES, leaves, case.values):
         if leaf.data != v:
             fail(name, f"the backward of {what} changed {label}.data; only grads may change.")
@@ -331,8 +345,8 @@ def _seed_graph(w=0.8, b=-0.3, x=1.7, y=0.2):
     return u9, {"w": w, "b": b, "u2": u2, "u4": u4, "u7": u7, "u9": u9}
 
 
-def _random_graph(seed=_SEED + 1):
-    rng = np.random.default_rng(seed)
+def _random_graph(seed=1):
+    rng = np.random.default_rng(_seed(seed))
     leaves = [ref.Value(v) for v in rng.uniform(-1.5, 1.5, 4)]
     nodes = list(leaves)
     for _ in range(30):
@@ -344,9 +358,9 @@ def _random_graph(seed=_SEED + 1):
     return root, {f"leaf{k}": v for k, v in enumerate(leaves)} | {"root": root}
 
 
-def _chain_graph(steps=100, seed=_SEED + 2):
+def _chain_graph(steps=100, seed=2):
     """h <- h * w_k + x, 100 times: 300 nodes, 200 deep (fine for a recursive sort)."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(_seed(seed))
     x = ref.Value(0.3)
     h = x
     weights = []
@@ -354,6 +368,48 @@ def _chain_graph(steps=100, seed=_SEED + 2):
         weights.append(ref.Value(w))
         h = h * weights[-1] + x
     return h, {"x": x, "w1": weights[0], "w50": weights[49], "w100": weights[-1], "h": h}
+
+
+def _graph_spec(root, named):
+    """A reference graph as plain data for standins.graph: [data, op, inputs, local derivatives]
+    per node, inputs first, and each node's index. The local derivatives are read off the
+    reference's own _backward (numbers, never formulas). Named nodes that the root does not
+    reach (a random graph's unused leaf) come first, on their own."""
+    order = ref.topological_order(root)
+    reached = {id(n) for n in order}
+    order = [n for n in named.values() if id(n) not in reached] + order
+    index = {id(n): k for k, n in enumerate(order)}
+    spec = []
+    for node in order:
+        inputs = sorted(node._prev, key=lambda n: index[id(n)])
+        for n in order:
+            n.grad = 0.0
+        node.grad = 1.0
+        node._backward()
+        spec.append([node.data, node._op, [index[id(n)] for n in inputs],
+                     [n.grad for n in inputs]])
+    for n in order:
+        n.grad = 0.0
+    return spec, index
+
+
+def _standin_graph(like, build):
+    """build()'s graph made of stand-in nodes where the student's code runs (only plain data
+    crosses): (root, {label: node}, every node the root reaches)."""
+    root, named = build()
+    spec, index = _graph_spec(root, named)
+    nodes = list(standin(like, "graph", spec))
+    reachable = _StandinNodes(nodes[index[id(n)]] for n in ref.topological_order(root))
+    # the graph's structure is known here: no need to ask the sandbox node by node
+    reachable.inputs = {id(nodes[k]): [nodes[i] for i in spec[k][2]] for k in range(len(nodes))}
+    reachable.like = like
+    return nodes[-1], {label: nodes[index[id(n)]] for label, n in named.items()}, reachable
+
+
+class _StandinNodes(list):
+    """The nodes of a stand-in graph, with each node's inputs as built (id(node) -> inputs)."""
+
+    inputs, like = None, None
 
 
 _GRAPHS = [("a single node", _leaf_graph), ("a diamond-shaped graph", _diamond_graph),
@@ -386,33 +442,40 @@ def _constructor_graphs(Value):
 # check_topological_order
 
 
-def _is_topological(order):
+def _is_topological(order, inputs=None):
+    """Every node after all of its inputs (inputs: id(node) -> inputs, when known here)."""
     position = {id(n): i for i, n in enumerate(order)}
-    return all(position[id(c)] < position[id(n)] for n in order for c in n._prev)
+    return all(position[id(c)] < position[id(n)] for n in order
+               for c in (n._prev if inputs is None else inputs[id(n)]))
 
 
 def _snapshot(nodes):
+    """The nodes' data, grad and inputs (for a stand-in graph, read in one call)."""
+    if isinstance(nodes, _StandinNodes):
+        return standin(nodes.like, "graph_state", list(nodes))
     return [(n.data, n.grad, sorted(id(c) for c in n._prev)) for n in nodes]
 
 
 def check_topological_order(topological_order, Value):
     name = "topological_order"
-    graphs = [(what, build()[0]) for what, build in _GRAPHS]
-    for what, root in [*graphs, *_constructor_graphs(Value)]:
+    for what, build in _GRAPHS:
+        root, _, nodes = _standin_graph(topological_order, build)
+        _check_order(name, topological_order, root, what, nodes)
+    for what, root in _constructor_graphs(Value):
         _check_order(name, topological_order, root, what)
 
 
-def _check_order(name, topological_order, root, what):
-    nodes = _nodes("Value", root, what)
+def _check_order(name, topological_order, root, what, nodes=None):
+    nodes = _nodes("Value", root, what) if nodes is None else nodes
     before = _snapshot(nodes)
     got = call(name, topological_order, root)
     if not isinstance(got, (list, tuple)):
-        fail(name, f"should return a list of nodes, but it returned a {type(got).__name__}.")
+        fail(name, f"should return a list of nodes, but it returned a {type_name(got)}.")
     got = list(got)
     ids = {id(n) for n in nodes}
     strangers = [n for n in got if id(n) not in ids]
     if strangers:
-        fail(name, f"on {what}, the list holds a {type(strangers[0]).__name__} that is not a node "
+        fail(name, f"on {what}, the list holds a {type_name(strangers[0])} that is not a node "
              "of the graph: return the Value objects themselves.")
     if len({id(n) for n in got}) < len(got):
         fail(name, f"on {what}, the list has a node more than once: a node used by several "
@@ -425,8 +488,9 @@ def _check_order(name, topological_order, root, what):
         fail(name, f"on {what}, the list misses {len(nodes) - len(got)} of the {len(nodes)} "
              "reachable nodes: visit every input in node._prev, recursively, down to the "
              "leaves." + hint)
-    if not _is_topological(got):
-        if _is_topological(got[::-1]):
+    inputs = nodes.inputs if isinstance(nodes, _StandinNodes) else None
+    if not _is_topological(got, inputs):
+        if _is_topological(got[::-1], inputs):
             fail(name, f"on {what}, the list is reversed: every node must come after all of its "
                  "inputs, so the root is last (append a node after visiting its inputs; do not "
                  "reverse the list).")
@@ -480,18 +544,17 @@ def check_backward(Value, backward, topological_order=None):
 
 
 def _gives_valid_order(topological_order, build):
-    root, _ = build()
+    root, _, nodes = _standin_graph(topological_order, build)
     try:
         got = list(topological_order(root))
     except Exception:  # noqa: BLE001  (student code)
         return False
-    nodes = ref.topological_order(root)
     return (len(got) == len(nodes) and {id(n) for n in got} == {id(n) for n in nodes}
-            and _is_topological(got))
+            and _is_topological(got, nodes.inputs))
 
 
 def _check_backward_on(name, backward, what, build):
-    root, named = build()
+    root, named, _ = _standin_graph(backward, build)
     data_before = {label: node.data for label, node in named.items()}
     call(name, backward, root)
     want_root, want_named = build()
@@ -522,8 +585,8 @@ def _check_backward_on(name, backward, what, build):
 # check_seed_graph
 
 
-def _seed_points(seed=_SEED + 3):
-    rng = np.random.default_rng(seed)
+def _seed_points(seed=3):
+    rng = np.random.default_rng(_seed(seed))
     points = [tuple(float(v) for v in rng.uniform(-2, 2, 4)) for _ in range(5)]
     points.append((2.5, 1.0, 3.0, 0.9))  # a saturated sigmoid: wx + b = 8.5
     points.append((-0.6, 0.0, 0.0, 1.0))  # x = 0: only the weight penalty moves w
@@ -564,13 +627,13 @@ def _check_seed_graph(name, seed_graph, Value):
             ((s - y) ** 2 + w**2, "f is missing the factors 1/2 (u6 = 0.5 * u5, u8 = 0.5 * u7).")])
         expect_close(name, "df/db", db, want_db, mistakes=[
             (0.0, no_backward), (want_dw, "df/dw and df/db are swapped: return (f, dw, db)."),
-            (s - y, "the sigmoid's local derivative s (1 - s) is missing.")])
+            (s - y, "the sigmoid's local derivative s (1 - s) is missing.")], precise=True)
         expect_close(name, "df/dw", dw, want_dw, mistakes=[
             (0.0, no_backward),
             (x * want_db, ("w feeds u1 = wx and u7 = w^2: the path through u7 (the weight "
                            "penalty, + w) is missing.")),
             (w, "w feeds u1 = wx and u7 = w^2: the path through u1 (x times df/du1) is missing."),
-            (x * want_db + 2 * w, "u8 = 0.5 * u7: the path through u7 should add w, not 2w.")])
+            (x * want_db + 2 * w, "u8 = 0.5 * u7: the path through u7 should add w, not 2w.")], precise=True)
 
 
 def _counting_values(Value, run):

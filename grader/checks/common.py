@@ -16,8 +16,32 @@ class Mistake(AssertionError):
     sentence is printed, never the grader's source lines or variables (nbgrader issue #917).
     """
 
+    flag = ""  # a note for the instructor, when the mistake deserves a look
+
     def _render_traceback_(self):
         return [f"Mistake: {self}"]
+
+
+def type_name(obj):
+    """The name of obj's type as the student knows it (a proxy asks the sandbox; an error from
+    the sandbox has its own type's name): the grader's internal class names never show."""
+    from grader.sandbox_runner import Remote, RemoteError
+
+    if isinstance(obj, RemoteError):
+        return obj.ename
+    if isinstance(obj, Remote):
+        try:
+            return str(obj.__getattr__("__class__").__getattr__("__name__"))[:60]
+        except Exception:  # noqa: BLE001  (a class that hides its name: say so plainly)
+            return "object"
+    return type(obj).__name__
+
+
+def describe_error(exc):
+    """'ValueError: message' for an error raised by the student's code, here or in the sandbox."""
+    text = str(exc)
+    name = type_name(exc)
+    return text if text.startswith(name) else f"{name}: {text}"
 
 
 def fail(entity, message):
@@ -31,14 +55,14 @@ def call(entity, fn, *args):
     except NotImplementedError:
         fail(entity, "not implemented yet (it still raises NotImplementedError).")
     except Exception as exc:  # noqa: BLE001  (any error in student code becomes feedback)
-        fail(entity, f"raised {type(exc).__name__}: {exc}")
+        fail(entity, f"raised {describe_error(exc)}")
 
 
 def expect_number(entity, what, got):
     if isinstance(got, bool) or not isinstance(got, numbers.Real):
         if isinstance(got, np.ndarray) and got.shape == ():
             return float(got)
-        fail(entity, f"{what} should be a number (a float), but it is a {type(got).__name__}.")
+        fail(entity, f"{what} should be a number (a float), but it is a {type_name(got)}.")
     if not np.isfinite(got):
         fail(entity, f"{what} is {got}; it should be a finite number.")
     return float(got)
@@ -47,7 +71,7 @@ def expect_number(entity, what, got):
 def expect_array(entity, what, got, shape):
     if not isinstance(got, np.ndarray):
         fail(entity, f"{what} should be a numpy array of shape {shape}, "
-             f"but it is a {type(got).__name__}.")
+             f"but it is a {type_name(got)}.")
     if got.shape != tuple(shape):
         fail(entity, f"{what} has shape {got.shape} but should have shape {tuple(shape)} "
              "(the shape of the thing it is the gradient of); check which dimensions you "
@@ -72,14 +96,29 @@ def close(got, want, rtol=1e-6, atol=1e-9):
     return bool(np.allclose(got, want, rtol=rtol, atol=atol))
 
 
-def expect_close(entity, what, got, want, *, mistakes=(), rtol=1e-6, atol=1e-9):
+# Backpropagation in float64 agrees with the reference to a few units in the last place
+# (~1e-15); a finite-difference estimate of a nonlinear function cannot get below ~1e-11 (its
+# rounding error is eps |f| / h, its truncation error h^2 |third derivative| / 6). Between the two:
+PRECISE_RTOL = 1e-12
+FINITE_DIFFERENCES = (
+    "agrees with the exact gradient to only about {digits} significant digits, where "
+    "backpropagation in float64 agrees to about 15: this is what a numerical "
+    "(finite-difference) estimate gives, or a computation in float32. Compute the local "
+    "derivative with its formula and multiply by the upstream gradient (chain rule), in float64.")
+
+
+def expect_close(entity, what, got, want, *, mistakes=(), rtol=1e-6, atol=1e-9, precise=False):
     """got must match want; otherwise name the first known mistake that reproduces got.
 
     mistakes: pairs (value_the_mistake_would_give, feedback_sentence). Generic ones (sign,
     constant factor) are tried after them. Reference values are never printed.
+    precise: got is a gradient that backpropagation computes to machine precision (a
+    nonlinear, well-conditioned case): an estimate that is only close fails, and is flagged.
     """
     got_a, want_a = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
     if close(got_a, want_a, rtol, atol):
+        if precise:
+            _expect_machine_precision(entity, what, got_a, want_a)
         return
     for wrong, sentence in mistakes:
         wrong = np.asarray(wrong, dtype=np.float64)
@@ -96,6 +135,17 @@ def expect_close(entity, what, got, want, *, mistakes=(), rtol=1e-6, atol=1e-9):
          "compare your formula with a numerical gradient on small random inputs.")
 
 
+def _expect_machine_precision(entity, what, got, want):
+    scale = max(float(np.max(np.abs(want), initial=0.0)), 1e-3)
+    error = float(np.max(np.abs(got - want), initial=0.0))
+    if error <= PRECISE_RTOL * scale:
+        return
+    digits = max(1, int(-np.log10(error / scale)))
+    mistake = Mistake(f"{entity}: {what} {FINITE_DIFFERENCES.format(digits=digits)}")
+    mistake.flag = "review: the gradient looks like a finite-difference estimate"
+    raise mistake
+
+
 def _constant_ratio(got, want):
     mask = np.abs(want) > 1e-8
     if not np.any(mask) or got.shape != want.shape or np.any(np.abs(got[~mask]) > 1e-8):
@@ -110,3 +160,15 @@ def expect_unchanged(entity, what, before, after):
     if not np.array_equal(np.asarray(before), np.asarray(after)):
         fail(entity, f"{what} was modified in place; compute new arrays instead "
              "(e.g. x = x + 1, not x += 1, on an array you were given).")
+
+
+def standin(entity, name, *args):
+    """A stand-in (grader/standins.py) for the student's code to use, made from plain data where
+    the student's entity lives: in its sandbox when it is a proxy, here otherwise (tests)."""
+    from grader.sandbox_runner import Remote
+
+    if isinstance(entity, Remote):
+        return entity._end.standin(name, *args)
+    from grader import standins
+
+    return getattr(standins, name)(*args)

@@ -1,0 +1,105 @@
+"""Stand-ins the hidden checks hand to a student's code, made inside the sandbox from plain data.
+
+Only plain data crosses from the grader to the student's code, so an object the student's code
+must receive (a layer for Sequential, a graph for topological_order, a function for
+numerical_gradient, a random generator for an initialiser) is built here, in the sandbox, from
+numbers the grader sends. The student's code can read this file: nothing here is the answer to
+a graded exercise (the graphs carry numbers for their local derivatives, never formulas).
+
+Only the standard library and numpy.
+"""
+
+import numpy as np
+
+__all__ = ["CallLog", "Function", "Generator", "ProbeLayer", "graph", "graph_state"]
+
+
+class CallLog:
+    """Where ProbeLayers write down, in order, which of them was called: [[kind, index], ...]."""
+
+    def __init__(self):
+        self.entries = []
+
+
+class ProbeLayer:
+    """A layer that multiplies by c and writes down every call and the gradient it received."""
+
+    def __init__(self, c, index, log):
+        self.c, self.index, self.log = c, index, log
+        self.dout = None
+
+    def forward(self, x):
+        self.log.entries.append(["forward", self.index])
+        return self.c * x
+
+    def backward(self, dout):
+        self.log.entries.append(["backward", self.index])
+        self.dout = np.array(dout, dtype=float, copy=True)
+        return self.c * dout
+
+
+class Node:
+    """A node of a computation graph with micrograd's fields: data, grad, _prev, _op and a
+    _backward that adds (local derivative x self.grad) to each input's grad."""
+
+    def __init__(self, data, op=""):
+        self.data, self.grad, self._op = data, 0.0, op
+        self._prev = set()
+        self._inputs = []  # (node, local derivative)
+
+    def _backward(self):
+        for node, local in self._inputs:
+            node.grad += local * self.grad
+
+    def __repr__(self):
+        return f"Node(data={self.data:.4g}, grad={self.grad:.4g})"
+
+
+def graph(spec):
+    """The nodes of a graph, from [[data, op, [input index, ...], [local derivative, ...]], ...]
+    (inputs listed before the nodes that use them); the root is the last node."""
+    nodes = []
+    for data, op, inputs, locals_ in spec:
+        node = Node(float(data), op)
+        node._inputs = [(nodes[i], float(d)) for i, d in zip(inputs, locals_)]
+        node._prev = {nodes[i] for i in inputs}
+        nodes.append(node)
+    return nodes
+
+
+def graph_state(nodes):
+    """[[data, grad, sorted positions of its inputs among nodes], ...]: to see whether code
+    changed a graph it should only read."""
+    position = {id(n): k for k, n in enumerate(nodes)}
+    return [[n.data, n.grad, sorted(position.get(id(c), -1) for c in n._prev)] for n in nodes]
+
+
+class Function:
+    """A scalar function of an array for numerical_gradient, by name, with its coefficients."""
+
+    def __init__(self, kind, coefficients=None):
+        self.kind, self.coefficients = kind, coefficients
+        self.calls = 0
+
+    def __call__(self, x):
+        self.calls += 1
+        c = self.coefficients
+        if self.kind == "sum of cubes":
+            return float(np.sum(x**3))
+        if self.kind == "sum of sin(x) x":
+            return float(np.sum(np.sin(x) * x))
+        if self.kind == "quadratic form":
+            v = np.ravel(x)
+            return float(v @ c @ v)
+        if self.kind == "weighted squares":
+            return float(np.sum(c * x**2))
+        if self.kind == "log-sum-exp":
+            return float(np.log(np.sum(np.exp(x))))
+        if self.kind == "sum of exp(3x)":
+            return float(np.sum(np.exp(3 * x)))
+        raise ValueError(f"unknown function {self.kind!r}")
+
+
+def Generator(seed):
+    """numpy's random generator, seeded by the grader (the seed is this student's own)."""
+    return np.random.default_rng(int(seed))
