@@ -325,6 +325,7 @@ def test_attacks_through_the_real_command_change_no_grade(tmp_path):
     for student in ATTACKS:
         assert float(cells[(student, "test_add_gate")]["score"]) == 0, student
         assert float(grades[student]["score"]) == 95, grades[student]  # the rest is theirs
+        assert grades[student]["status"] == "review", grades[student]  # the instructor sees it
     fd = cells[("finite_differences", "test_sigmoid_gate")]
     assert float(fd["score"]) == 0 and "finite-difference" in fd["flag"]
     assert grades["finite_differences"]["status"] == "review"
