@@ -137,7 +137,8 @@ class Endpoint:
         self.remotes = {}  # grader side: handle -> Remote, so one object is one proxy
         self.shared = {}  # key -> the array or list it stands for (grader: ours; sandbox: copy)
         self.key_of = {}  # id(object) -> key
-        self.snapshots = {}  # sandbox side: key -> the encoded state last reported
+        self.snapshots = {}  # sandbox side: key -> the state last reported
+        self.next_key = 0  # keys count up from the grader (1, 2, ...), down from the sandbox
 
     # --- values on the wire ---
     def handle_of(self, obj):
@@ -158,8 +159,8 @@ class Endpoint:
         if type(value) in (list, tuple, set, frozenset):
             kind = "set" if type(value) in (set, frozenset) else type(value).__name__
             msg = {"t": kind, "v": [self.encode(v) for v in value]}
-            if kind == "list":
-                msg["k"] = self._key(value)
+            if kind == "list":  # the grader's lists are watched; the sandbox's are not
+                msg["k"] = self._key(value, new=self.grader_side)
             return msg
         if isinstance(value, Remote) and value._end is self:
             return {"t": "yours", "v": value._handle}
@@ -168,17 +169,36 @@ class Endpoint:
                             f"{type(value).__name__}")
         return {"t": "mine", "v": self.handle_of(value)}
 
-    def _key(self, obj):
-        """The key of a shared array or list: the grader gives one to everything it sends; the
-        sandbox reports the key of the grader's objects it sends back."""
+    def _key(self, obj, new=True):
+        """The key of a shared array or list. The grader gives one to every array and list it
+        sends, the sandbox to every array it sends (so a cached array that the student's code
+        changes later is seen changing); each end reports the keys of the other's objects."""
         key = self.key_of.get(id(obj))
         if key is not None and self.shared.get(key) is obj:
             return key
-        if not self.grader_side:
+        if not new:
             return None
-        key = len(self.shared) + 1
+        self.next_key += 1 if self.grader_side else -1
+        self._remember(self.next_key, obj)
+        return self.next_key
+
+    def _remember(self, key, obj):
+        self.shared.pop(key, None)
         self.shared[key], self.key_of[id(obj)] = obj, key
-        return key
+        if not self.grader_side:
+            self.snapshots[key] = self._state(obj)
+        # bounded: the sandbox forgets its oldest (it syncs each one after every request); the
+        # grader forgets the oldest of the sandbox's arrays, which it no longer hears about
+        foreign = [k for k in self.shared if (k < 0) == self.grader_side]
+        limit = 4 * SHARED_KEPT if self.grader_side else SHARED_KEPT
+        for oldest in foreign[:max(0, len(foreign) - limit)]:
+            self.snapshots.pop(oldest, None)
+            del self.shared[oldest]
+        if not self.grader_side:
+            while len(self.shared) > 2 * SHARED_KEPT:
+                oldest = next(iter(self.shared))
+                self.snapshots.pop(oldest, None)
+                del self.shared[oldest]
 
     def encode_array(self, array):
         key = self._key(array)
@@ -218,20 +238,15 @@ class Endpoint:
         (identity kept across calls), or remember a new one."""
         if key is None:
             return new
+        key = int(key)
         known = self.shared.get(key)
         if known is not None and self._refill(known, new):
-            new = known
-        elif self.grader_side:
-            return new  # not ours (any more): a plain new object
-        else:
-            self.shared.pop(key, None)
-            self.shared[key], self.key_of[id(new)] = new, key
-            while len(self.shared) > SHARED_KEPT:  # forget the oldest: bounded sync cost
-                oldest = next(iter(self.shared))
-                self.snapshots.pop(oldest, None)
-                del self.shared[oldest]
-        if not self.grader_side:
-            self.snapshots[key] = self._state(new)
+            if not self.grader_side:
+                self.snapshots[key] = self._state(known)
+            return known
+        if self.grader_side and key > 0:
+            return new  # one of ours that we no longer hold as it was: a plain new object
+        self._remember(key, new)
         return new
 
     def _refill(self, known, new):

@@ -191,7 +191,7 @@ def test_a_broken_layer_shows_in_the_seed_network_and_in_training():
     wrong_sigmoid = ANSWERS["sigmoid"].replace("return dout * self.out * (1.0 - self.out)",
                                                "return dout * self.out")
     message = mistake_message("test_seed_network", namespace({"sigmoid": wrong_sigmoid}))
-    assert "o1_err" in message and "Sigmoid" in message
+    assert "o_err" in message and "Sigmoid" in message
     adds = ANSWERS["sgd_step"].replace("-=", "+=")
     message = mistake_message("test_training", namespace({"sgd_step": adds}))
     assert "sgd_step" in message

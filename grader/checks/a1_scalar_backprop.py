@@ -5,7 +5,7 @@ import numpy as np
 from grader import reference as ref
 from grader.course_secret import secret_seed
 
-from .common import call, expect_close, expect_number, expect_sequence, fail
+from .common import call, close, expect_close, expect_number, expect_sequence, fail
 
 
 # Hidden inputs come from a seed per student and check, derived from the course secret:
@@ -20,8 +20,14 @@ def _cases(n=6, scale=3.0, seed=0):
     return [tuple(float(v) for v in rng.uniform(-scale, scale, 3)) for _ in range(n)]
 
 
+SHARED_CACHE = ("two gates used together got in each other's way: the first gate's backward "
+                "used what the second gate's forward saw. Keep each gate's cache on the gate "
+                "itself (self.x = x in forward), not in a class attribute or a global.")
+
+
 def _check_binary_gate(name, Gate, RefGate, extra_cases=(), mistakes_for=lambda x, y, d: {}):
-    for x, y, dout in [*_cases(), *extra_cases]:
+    cases = [*_cases(), *extra_cases]
+    for x, y, dout in cases:
         gate, ref_gate = call(name, Gate), RefGate()
         out = expect_number(name, "forward(x, y)", call(name, gate.forward, x, y))
         expect_close(name, f"forward({x:.3g}, {y:.3g})", out, ref_gate.forward(x, y))
@@ -36,6 +42,22 @@ def _check_binary_gate(name, Gate, RefGate, extra_cases=(), mistakes_for=lambda 
                          mistakes=[*m.get(label, []), (want[i] / dout,
                                    ("it ignores the upstream gradient dout: multiply the local "
                                    "gradient by dout (chain rule)."))], precise=True)
+    _check_gates_independent(name, lambda: call(name, Gate), RefGate,
+                             [c[:2] for c in cases[:2]], cases[0][2])
+
+
+def _check_gates_independent(name, make, make_ref, inputs, dout):
+    """Two gates used together, as in a circuit: both forward, then the first one's backward.
+    Each gate alone passed already, so a wrong result here can only come from a cache the two
+    share (a class attribute or a global)."""
+    first, second = make(), make()
+    call(name, first.forward, *inputs[0])
+    call(name, second.forward, *inputs[1])
+    got = call(name, first.backward, dout)
+    want = make_ref()
+    want.forward(*inputs[0])
+    if not close(np.ravel(np.asarray(got, dtype=float)), np.ravel(want.backward(dout))):
+        fail(name, SHARED_CACHE)
 
 
 def check_add_gate(AddGate):
@@ -52,14 +74,19 @@ def check_multiply_gate(MultiplyGate):
 
 def check_max_gate(MaxGate):
     route = "the max gate routes dout to the input that was larger in forward, and 0 to the other."
+    split = ("at a tie (x == y) the gradient is not split in half: by this course's convention "
+             "x wins ties (x >= y), so all of dout goes to x and 0 to y.")
+    both = ("at a tie (x == y) dout goes to one input only, not to both: by this course's "
+            "convention x wins ties (x >= y), so y gets 0.")
+    to_y = ("at a tie (x == y) this course's convention gives all of dout to x (x >= y wins), "
+            "not to y.")
+
+    def mistakes(x, y, d):
+        if x != y:
+            return {"dx": [(d if x < y else 0.0, route)], "dy": [(d if x > y else 0.0, route)]}
+        return {"dx": [(d / 2, split), (0.0, to_y)], "dy": [(d / 2, split), (d, both)]}
     ties = [(1.5, 1.5, 2.0), (-0.75, -0.75, -3.0)]
-    _check_binary_gate("MaxGate", MaxGate, ref.MaxGate, extra_cases=ties,
-                       mistakes_for=lambda x, y, d: {
-                           "dx": [(d if x == y else 0.0, route) if x != y else
-                                  (0.0, "at a tie the whole gradient goes to x.")],
-                           "dy": [(d / 2 if x == y else d if x > y else 0.0,
-                                   "at a tie the whole gradient goes to x (not split, not both)."
-                                   if x == y else route)]})
+    _check_binary_gate("MaxGate", MaxGate, ref.MaxGate, extra_cases=ties, mistakes_for=mistakes)
 
 
 def _check_unary_gate(name, make, make_ref, xs, mistakes_for):
@@ -73,6 +100,8 @@ def _check_unary_gate(name, make, make_ref, xs, mistakes_for):
                      mistakes=[*mistakes_for(x, dout),
                                (want / dout, ("it ignores the upstream gradient dout: multiply "
                                 "the local gradient by dout (chain rule)."))], precise=True)
+    _check_gates_independent(name, lambda: call(name, make), make_ref,
+                             [(x,) for x, _ in xs[:2]], xs[0][1])
 
 
 def _unary_inputs(lo=-4.0, hi=4.0, avoid_zero=False, seed=1):
@@ -91,13 +120,20 @@ def check_sigmoid_gate(SigmoidGate):
                  "sigma'(x) = sigma(x) (1 - sigma(x)).")),
                 (s(s(x)) * (1 - s(s(x))) * d, ("sigma is applied twice: the cached output already "
                  "is sigma(x), use it as it is.")),
-                (s(x) * d, "sigma(x) alone is not its derivative: sigma'(x) = sigma(x)(1-sigma(x)).")]
+                (s(x) * d, "sigma(x) alone is not its derivative: sigma'(x) = sigma(x)(1-sigma(x))."),
+                ((1 - np.tanh(x) ** 2) * d, ("1 - tanh(x)^2 is the derivative of tanh, not of the "
+                 "sigmoid: sigma'(x) = sigma(x) (1 - sigma(x)).")),
+                (s(x) * (1 - s(x)) * (1 - s(x)) * d, ("the factor (1 - sigma(x)) appears twice: "
+                 "sigma'(x) = sigma(x) (1 - sigma(x))."))]
     _check_unary_gate("SigmoidGate", SigmoidGate, ref.SigmoidGate, _unary_inputs(), mistakes)
 
 
 def check_exp_gate(ExpGate):
     def mistakes(x, d):
-        return [(d, "the local derivative of e^x is e^x, not 1.")]
+        return [(d, "the local derivative of e^x is e^x, not 1."),
+                (x * np.exp(x - 1) * d, ("e^x is not a power of x: the power rule (x^n -> n x^(n-1)) "
+                 "does not apply; the derivative of e^x is e^x itself.")),
+                (np.exp(x - 1) * d, "the derivative of e^x is e^x itself, not e^(x-1).")]
     _check_unary_gate("ExpGate", ExpGate, ref.ExpGate, _unary_inputs(-3, 3), mistakes)
 
 
@@ -147,7 +183,10 @@ def check_neuron_backward(neuron_backward):
     rng = np.random.default_rng(_seed(3))
     for _ in range(6):
         w, x = rng.normal(size=3).tolist(), rng.normal(size=2).tolist()
-        got = _expect_tuple(name, call(name, neuron_backward, list(w), list(x)), 3, "(f, dw, dx)")
+        given_w, given_x = list(w), list(x)
+        got = _expect_tuple(name, call(name, neuron_backward, given_w, given_x), 3, "(f, dw, dx)")
+        if given_w != w or given_x != x:
+            fail(name, "changed the list w or x it was given: read the inputs, do not modify them.")
         f = expect_number(name, "f", got[0])
         dw, dx = expect_sequence(name, "dw", got[1], 3), expect_sequence(name, "dx", got[2], 2)
         wf, wdw, wdx = ref.neuron_backward(w, x)
@@ -211,7 +250,13 @@ def _chain_cases(seed=5):
 def check_chain_forward(chain_forward):
     name = "chain_forward"
     for x, w, b, _ in _chain_cases():
-        got = _expect_tuple(name, call(name, chain_forward, x, list(w), list(b)), 2, "(y, cache)")
+        given_w, given_b = list(w), list(b)
+        got = _expect_tuple(name, call(name, chain_forward, x, given_w, given_b), 2, "(y, cache)")
+        for label, given, kept in (("w", given_w, w), ("b", given_b, b)):
+            if given != kept:
+                fail(name, f"changed the list {label} it was given (its caller's list): read w "
+                     "and b, do not modify them (no pop, clear, append or item assignment); "
+                     "copy first if you need a list of your own.")
         y = expect_number(name, "y", got[0])
         expect_close(name, f"y for a chain of length {len(w)}", y, ref.chain_forward(x, w, b)[0])
 

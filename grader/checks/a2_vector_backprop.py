@@ -14,13 +14,20 @@ import numpy as np
 
 from course import gradcheck
 from course.data import make_spirals
-from course.worked_examples import SEED_NETWORK_NUMBERS, seed_network_arrays
+from course.worked_examples import seed_network_arrays
 from grader import reference as ref
 from grader import standins
 from grader.course_secret import secret_seed
 from grader.sandbox_runner import Remote
 
-from .common import expect_array, expect_close, expect_number, fail, standin
+from .common import (
+    expect_array,
+    expect_close,
+    expect_independent,
+    expect_number,
+    fail,
+    standin,
+)
 
 
 # Hidden inputs come from a seed per student and check, derived from the course secret:
@@ -240,6 +247,13 @@ def check_affine(Affine):
         expect_close(name, f"self.dW after a second backward {where}", layer.dW, reference.dW,
                      mistakes=[(want_dW + reference.dW, ("dW accumulated over two backward "
                                 "calls: set self.dW = ..., do not add to the old value."))])
+    W, b = rng.standard_normal((3, 2)), rng.standard_normal(2)
+    x1, x2, dout = (rng.standard_normal((4, 3)), rng.standard_normal((4, 3)),
+                    rng.standard_normal((4, 2)))
+    twin = ref.Affine(W, b)
+    twin.forward(x1)
+    expect_independent(name, "Affine layers", lambda: Affine(W, b), [(x1,), (x2,)],
+                       twin.backward(dout), (dout,))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -274,6 +288,11 @@ def _check_activation(name, Layer, RefLayer, inputs, mistakes_for, seed,
         again = expect_array(name, "dx of a second backward", _call(name, layer.backward,
                              dout_kept.copy()), shape)
         _same_again(name, again, want_dx)
+    x1, x2, dout = inputs(rng, (3, 4)), inputs(rng, (3, 4)), rng.standard_normal((3, 4))
+    twin = RefLayer()
+    twin.forward(x1)
+    expect_independent(name, f"{name} layers", Layer, [(x1,), (x2,)], twin.backward(dout),
+                       (dout,))
 
 
 def _away_from_zero(rng, shape):
@@ -398,6 +417,12 @@ def check_softmax_cross_entropy(SoftmaxCrossEntropy):
                      want * dout_value, mistakes=[(want, ("dout was ignored: multiply the "
                                                    "gradient by the upstream gradient dout."))])
         _unchanged(name, "the scores", scores_kept, scores)
+    rng = np.random.default_rng(_seed(21))
+    (s1, y1), (s2, y2) = [(rng.standard_normal((4, 3)), rng.integers(0, 3, 4)) for _ in range(2)]
+    twin = ref.SoftmaxCrossEntropy()
+    twin.forward(s1, y1)
+    expect_independent(name, "SoftmaxCrossEntropy objects", SoftmaxCrossEntropy,
+                       [(s1, y1), (s2, y2)], twin.backward())
 
 
 def check_mse_loss(MSELoss):
@@ -445,6 +470,12 @@ def check_mse_loss(MSELoss):
                                                    "gradient by the upstream gradient dout."))])
         _unchanged(name, "pred", pred_kept, pred)
         _unchanged(name, "target", target_kept, target)
+    rng = np.random.default_rng(_seed(31))
+    (p1, t1), (p2, t2) = [(rng.standard_normal((3, 2)), rng.standard_normal((3, 2)))
+                          for _ in range(2)]
+    twin = ref.MSELoss()
+    twin.forward(p1, t1)
+    expect_independent(name, "MSELoss objects", MSELoss, [(p1, t1), (p2, t2)], twin.backward())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -523,6 +554,8 @@ def check_sgd_step(sgd_step, Sequential, Affine, ReLU, Sigmoid):
         else:
             layers = [_call("Sigmoid", Sigmoid), affines[0], _call("ReLU", ReLU), affines[1]]
         model = _call("Sequential", Sequential, *layers)
+        arrays_before = [[standin(sgd_step, "attribute_id", layer, p) for p in ("W", "b")]
+                         for layer in affines]
         _call(name, sgd_step, model, lr, hints={"AttributeError": NO_PARAMETERS_HINT})
         for k, (layer, old) in enumerate(zip(affines, before)):
             for p in ("W", "b"):
@@ -542,14 +575,41 @@ def check_sgd_step(sgd_step, Sequential, Affine, ReLU, Sigmoid):
                 ])
                 _unchanged(name, f"d{p}", grad, _attribute(layer, "d" + p),
                            "sgd_step changes the parameters, not their gradients.")
+        for layer, before in zip(affines, arrays_before):
+            for p, array_id in zip(("W", "b"), before):
+                if standin(sgd_step, "attribute_id", layer, p) != array_id:
+                    fail(name, f"the step made a new array for layer.{p} (layer.{p} = layer.{p} "
+                         f"- lr * layer.d{p}); update the layer's own array in place "
+                         f"(layer.{p} -= lr * layer.d{p}), as the exercise asks: whatever else "
+                         "holds that array (an optimizer, a copy of the model) sees the step.")
 
 
 # ---------------------------------------------------------------------------------------------
-# the seeds' network and the training run (they use several of the student's entities)
+# the worked 2-2-2 network and the training run (they use several of the student's entities)
+
+
+def _reference_seed_network():
+    """Every quantity of the worked 2-2-2 network, from grader.reference's layers."""
+    i, o, W1, b1, W2, b2 = seed_network_arrays()
+    layers = [ref.Affine(W1, b1), ref.Sigmoid(), ref.Affine(W2, b2), ref.Sigmoid()]
+    values, h = {}, i
+    for key, layer in zip(("h_in", "h_out", "o_in", "o_out"), layers):
+        h = values[key] = layer.forward(h)
+    mse = ref.MSELoss()
+    values["loss"] = mse.forward(h, o)
+    grad = mse.backward()
+    for key, layer in zip(("o_err", "o_dx", "h_err", "i_dx"), reversed(layers)):
+        grad = values[key] = layer.backward(grad)
+    values |= {"d_w5": layers[2].dW, "d_b5": layers[2].db, "d_w1": layers[0].dW,
+               "d_b1": layers[0].db}
+    return values
 
 
 def check_seed_network(Sequential, Affine, Sigmoid, MSELoss):
-    name = "the seeds' network"
+    """The worked 2-2-2 sigmoid network with the student's layers: every entry of every
+    intermediate array against the reference (which reproduces the worked example's numbers,
+    tests/test_reference.py), so a transposed dW or a missing 1/2 shows wherever it is."""
+    name = "the worked 2-2-2 network"
 
     def run(what, fn, *args, shape=(1, 2)):
         got = _call(f"{name}, in {what}", fn, *args)
@@ -561,49 +621,49 @@ def check_seed_network(Sequential, Affine, Sigmoid, MSELoss):
     hidden_sigmoid, output_sigmoid = (run("Sigmoid()", Sigmoid, shape=None) for _ in range(2))
     mse = run("MSELoss()", MSELoss, shape=None)
 
-    h_in = run("Affine.forward", hidden_affine.forward, i)
-    h_out = run("Sigmoid.forward", hidden_sigmoid.forward, h_in)
-    o_in = run("Affine.forward", output_affine.forward, h_out)
-    o_out = run("Sigmoid.forward", output_sigmoid.forward, o_in)
-    run("MSELoss.forward", mse.forward, o_out, o, shape=None)
-    o_err = run("Sigmoid.backward", output_sigmoid.backward, run("MSELoss.backward", mse.backward))
-    h_err = run("Sigmoid.backward", hidden_sigmoid.backward,
-                run("Affine.backward", output_affine.backward, o_err))
-    run("Affine.backward", hidden_affine.backward, h_err, shape=(1, 2))
-    d_w5 = expect_array(name, "the output layer's dW", _stored("Affine", output_affine, "dW",
-                        "the gradient of W"), (2, 2))
-    d_w1 = expect_array(name, "the hidden layer's dW", _stored("Affine", hidden_affine, "dW",
-                        "the gradient of W"), (2, 2))
-    hidden_in, hidden_out = "the hidden Affine layer's forward", "the hidden Sigmoid's forward"
-    output_in, output_out = "the output Affine layer's forward", "the output Sigmoid's forward"
-    output_err = "MSELoss.backward and the output Sigmoid's backward"
-    hidden_err = "the output Affine layer's dx and the hidden Sigmoid's backward"
-    got = {
-        "h1_in": (h_in[0, 0], hidden_in), "h2_in": (h_in[0, 1], hidden_in),
-        "h1_out": (h_out[0, 0], hidden_out), "h2_out": (h_out[0, 1], hidden_out),
-        "o1_in": (o_in[0, 0], output_in), "o2_in": (o_in[0, 1], output_in),
-        "o1_out": (o_out[0, 0], output_out), "o2_out": (o_out[0, 1], output_out),
-        "o1_err": (o_err[0, 0], output_err), "o2_err": (o_err[0, 1], output_err),
-        "h1_err": (h_err[0, 0], hidden_err), "h2_err": (h_err[0, 1], hidden_err),
-        "d_w5": (d_w5[0, 0], "the output Affine layer's dW"),
-        "d_w1": (d_w1[0, 0], "the hidden Affine layer's dW"),
+    got = {"h_in": run("Affine.forward", hidden_affine.forward, i)}
+    got["h_out"] = run("Sigmoid.forward", hidden_sigmoid.forward, got["h_in"])
+    got["o_in"] = run("Affine.forward", output_affine.forward, got["h_out"])
+    got["o_out"] = run("Sigmoid.forward", output_sigmoid.forward, got["o_in"])
+    got["loss"] = expect_number(name, "the loss", run("MSELoss.forward", mse.forward,
+                                                      got["o_out"], o, shape=None))
+    got["o_err"] = run("Sigmoid.backward", output_sigmoid.backward,
+                       run("MSELoss.backward", mse.backward))
+    got["o_dx"] = run("Affine.backward", output_affine.backward, got["o_err"])
+    got["h_err"] = run("Sigmoid.backward", hidden_sigmoid.backward, got["o_dx"])
+    got["i_dx"] = run("Affine.backward", hidden_affine.backward, got["h_err"])
+    for key, layer, attribute, shape in (("d_w5", output_affine, "dW", (2, 2)),
+                                         ("d_b5", output_affine, "db", (2,)),
+                                         ("d_w1", hidden_affine, "dW", (2, 2)),
+                                         ("d_b1", hidden_affine, "db", (2,))):
+        got[key] = expect_array(name, f"self.{attribute} of a layer", _stored(
+            "Affine", layer, attribute, f"the gradient of {attribute[1]}"), shape)
+    want = _reference_seed_network()
+    sources = {
+        "h_in": "the hidden Affine layer's forward", "h_out": "the hidden Sigmoid's forward",
+        "o_in": "the output Affine layer's forward", "o_out": "the output Sigmoid's forward",
+        "loss": "MSELoss.forward", "o_err": "MSELoss.backward and the output Sigmoid's backward",
+        "o_dx": "the output Affine layer's dx", "h_err": "the hidden Sigmoid's backward",
+        "i_dx": "the hidden Affine layer's dx", "d_w5": "the output Affine layer's dW",
+        "d_b5": "the output Affine layer's db", "d_w1": "the hidden Affine layer's dW",
+        "d_b1": "the hidden Affine layer's db",
     }
-    for key, seed_value in SEED_NETWORK_NUMBERS.items():
-        value, source = got[key]
-        if not np.isclose(value, seed_value, rtol=1e-10, atol=0.0):
-            fail(name, f"{key} differs from the seeds' number; it comes from {source}: the "
-                 "test cell of that entity above says what is wrong.")
+    for key, source in sources.items():  # in the order the values are computed
+        if not np.allclose(got[key], want[key], rtol=1e-10, atol=1e-15):
+            fail(name, f"{key} differs from the worked example's value; it comes from {source} "
+                 "(and what feeds it): the test cell of that entity above says what is wrong.")
 
     net = run("Sequential(...)", Sequential, hidden_affine, hidden_sigmoid, output_affine,
               output_sigmoid, shape=None)
-    if not np.allclose(run("Sequential.forward", net.forward, i), o_out, rtol=1e-10, atol=0.0):
+    if not np.allclose(run("Sequential.forward", net.forward, i), want["o_out"], rtol=1e-10,
+                       atol=0.0):
         fail(name, "Sequential.forward gives a different output than the layers one by one.")
-    run("MSELoss.forward", mse.forward, o_out, o, shape=None)
+    run("MSELoss.forward", mse.forward, got["o_out"], o, shape=None)
     run("Sequential.backward", net.backward, run("MSELoss.backward", mse.backward), shape=None)
     d_w1 = expect_array(name, "the hidden layer's dW", _stored("Affine", hidden_affine, "dW",
                         "the gradient of W"), (2, 2))
-    if not np.isclose(d_w1[0, 0], SEED_NETWORK_NUMBERS["d_w1"], rtol=1e-10, atol=0.0):
-        fail(name, "Sequential.backward gives a different d_w1 than the layers one by one.")
+    if not np.allclose(d_w1, want["d_w1"], rtol=1e-10, atol=1e-15):
+        fail(name, "Sequential.backward gives a different hidden dW than the layers one by one.")
 
 
 # 200 full-batch steps reach 97-99% on every draw tried (1000 reach 99%); each step is several
@@ -840,6 +900,8 @@ def sgd_step(model, lr):
     for layer in model.layers:
         for name in ("W", "b"):
             if hasattr(layer, "d" + name):
-                setattr(layer, name, getattr(layer, name) - lr * getattr(layer, "d" + name))
+                # in place, without an operator: the layer's own array receives the step
+                np.subtract(getattr(layer, name), lr * getattr(layer, "d" + name),
+                            out=getattr(layer, name))
 """,
 }

@@ -14,6 +14,7 @@ from .common import (
     close,
     expect_array,
     expect_close,
+    expect_independent,
     expect_number,
     expect_unchanged,
     fail,
@@ -319,7 +320,9 @@ def check_clip_grad_norm(clip_grad_norm):
             (sum(sizes), ("total_norm is the L2 norm of all entries together, "
              "sqrt(sum over arrays of sum(g**2)), not the sum of the arrays' norms.")),
             (max(sizes), ("total_norm is the L2 norm of all arrays together, not the largest "
-             "array's norm."))])
+             "array's norm.")),
+            (min(want_total, max_norm), ("total_norm is the norm of the gradients as they were "
+             "given, before clipping (it tells how large they were), not after."))])
         expect_close(name, f"clipped (with max_norm {max_norm:g})", _flat(clipped),
                      _flat(want_clipped), rtol=1e-5,
                      mistakes=_clip_mistakes(before, max_norm, want_total))
@@ -464,6 +467,11 @@ def check_residual_block(ResidualBlock):
                           r2[key], mistakes=[(r[key] + r2[key], (
                               "the gradients of the previous backward() were kept and added to; "
                               "assign them (=) in backward instead of accumulating (+=)."))])
+    v, w = _block_inputs(_BLOCK_SHAPES[0], 40), _block_inputs(_BLOCK_SHAPES[0], 41)
+    r = _block_parts(v, v["x"], v["dout"])
+    expect_independent(name, "ResidualBlocks",
+                       lambda: ResidualBlock(v["W1"], v["b1"], v["W2"], v["b2"]),
+                       [(v["x"],), (w["x"],)], r["dx"], (v["dout"],))
 
 
 # The catalogue the grading tests run through the real pipeline (see grader.simulate):

@@ -129,10 +129,11 @@ def expect_close(entity, what, got, want, *, mistakes=(), rtol=1e-6, atol=1e-9, 
              "the local derivative.")
     ratio = _constant_ratio(got_a, want_a)
     if ratio is not None:
-        fail(entity, f"{what} is off by a constant factor of {ratio:.4g}: look for a missing or "
-             "extra scale (a 1/N, a 2, the upstream gradient).")
-    fail(entity, f"{what} does not match the expected value on a hidden test input; "
-         "compare your formula with a numerical gradient on small random inputs.")
+        fail(entity, f"{what} is off by the same factor, about {ratio:.2g}, in every entry: look "
+             "for a missing or extra scale (a 1/N, a 2, the upstream gradient).")
+    fail(entity, f"{what} differs from the expected value (no common mistake we know of gives "
+         "this value): check the formula step by step; for a gradient, compare it with "
+         "course.gradcheck's numerical gradient on small inputs of your own.")
 
 
 def _expect_machine_precision(entity, what, got, want):
@@ -146,14 +147,40 @@ def _expect_machine_precision(entity, what, got, want):
     raise mistake
 
 
+# A common ratio means something only across many entries: one number divided by another is
+# always "a constant factor", whatever the mistake was.
+RATIO_ENTRIES = 4
+
+
 def _constant_ratio(got, want):
     mask = np.abs(want) > 1e-8
-    if not np.any(mask) or got.shape != want.shape or np.any(np.abs(got[~mask]) > 1e-8):
+    if (np.count_nonzero(mask) < RATIO_ENTRIES or got.shape != want.shape
+            or np.any(np.abs(got[~mask]) > 1e-8)):
         return None
     r = got[mask] / want[mask]
     if np.allclose(r, r.flat[0], rtol=1e-6) and not np.isclose(r.flat[0], 1.0):
         return float(r.flat[0])
     return None
+
+
+SHARED_STATE = ("two {kind} used together got in each other's way: the first one's backward "
+                "used what the second one's forward saw. Keep what forward caches on the object "
+                "itself (self.x = x), not in a class attribute or a global.")
+
+
+def expect_independent(entity, kind, make, forward_args, want_grad, backward_args=()):
+    """Two instances used together, as in a network: both forward, then the first one's
+    backward must give want_grad (each alone passed already, so only shared state fails)."""
+    first, second = call(entity, make), call(entity, make)
+    call(entity, first.forward, *forward_args[0])
+    call(entity, second.forward, *forward_args[1])
+    got = call(entity, first.backward, *backward_args)
+    try:
+        same = close(np.asarray(got, dtype=np.float64), want_grad)
+    except (TypeError, ValueError):
+        same = False
+    if not same:
+        fail(entity, SHARED_STATE.format(kind=kind))
 
 
 def expect_unchanged(entity, what, before, after):
