@@ -83,7 +83,12 @@ def isolated_verdicts(source_nb, submitted_nb, student_id=""):
     grading_student(student_id)
     cells, notes = solution_cells(source_nb, submitted_nb)
     program = setup_cells(source_nb) + cells
-    verdicts, sandbox = {}, None
+    # which solution cell defines each name (in the model answer), to say where a failure
+    # comes from
+    defined_in = {name: nbgrader_meta(c)["grade_id"] for c in source_nb.cells
+                  if c.cell_type == "code" and nbgrader_meta(c).get("solution")
+                  for name in _DEFINES.findall(c.source)}
+    verdicts, sandbox, killers = {}, None, []
     try:
         for cell in source_nb.cells:
             meta = nbgrader_meta(cell)
@@ -93,20 +98,36 @@ def isolated_verdicts(source_nb, submitted_nb, student_id=""):
                 sandbox, killers = start_sandbox(program)
                 notes += [f"running cell {k} ends the process" for k in killers
                           if f"running cell {k} ends the process" not in notes]
-            verdict, sandbox_alive = _run_cell_checks(sandbox, hidden_checks(cell))
+            checks = hidden_checks(cell)
+            errors = dict(sandbox.cell_errors)
+            verdict, sandbox_alive = _run_cell_checks(sandbox, checks)
             if not sandbox_alive:
                 sandbox.close()
                 sandbox = None  # the next cell gets a fresh process
             if not verdict.passed:
-                broken = {k: v for k, v in (sandbox.cell_errors.items() if sandbox else ())}
-                if broken:
-                    verdict.message += " (Your code raised when it ran: " + "; ".join(
-                        f"{k}: {v}" for k, v in broken.items()) + ")"
+                verdict.message = _where_it_broke(verdict.message, checks, defined_in, killers,
+                                                  errors)
             verdicts[meta["grade_id"]] = verdict
     finally:
         if sandbox is not None:
             sandbox.close()
     return verdicts, notes
+
+
+def _where_it_broke(message, checks, defined_in, killers, errors):
+    """The check's sentence, with what happened to the cells defining its entities when they
+    ran: only those cells, so a failure never blames code the check did not use."""
+    cells = {defined_in[a] for _, _, args in checks for a in args if a in defined_in}
+    ended = sorted(cells & set(killers))
+    if ended:
+        return (f"Your code in cell {', '.join(ended)} ended the process when it ran (exit(), "
+                "os._exit, a crash or too much memory), so it could not be checked: remove what "
+                "ends the process.")
+    raised = {k: v for k, v in errors.items() if k in cells}
+    if raised:
+        message += " (Your code raised when it ran: " + "; ".join(
+            f"cell {k}: {v}" for k, v in raised.items()) + ")"
+    return message
 
 
 def start_sandbox(program):
@@ -137,8 +158,8 @@ def _run_cell_checks(sandbox, checks):
                 try:
                     entities.append(sandbox.get(arg))
                 except RemoteError:
-                    return Verdict(False, f"{arg} is not defined: its cell did not run or "
-                                          "does not define it."), True
+                    return Verdict(False, f"{arg} is not defined: its cell did not run, or it "
+                                          f"does not define {arg} (keep that name)."), True
             check(*entities)
     except Mistake as mistake:
         return Verdict(False, str(mistake), mistake.flag), True
