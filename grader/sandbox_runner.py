@@ -202,9 +202,14 @@ class Endpoint:
 
     def encode_array(self, array):
         key = self._key(array)
-        data = self.np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<"))
+        # a Fortran-ordered array (x.T of a C array) arrives Fortran-ordered: code that assumes
+        # C order (x.reshape(-1) as a view) meets the arrays it would meet in a notebook
+        order = "F" if array.ndim > 1 and array.flags.f_contiguous and not \
+            array.flags.c_contiguous else "C"
+        data = array.astype(array.dtype.newbyteorder("<"), order=order, copy=False)
         return {"t": "a", "dtype": data.dtype.str, "shape": list(array.shape),
-                "data": base64.b64encode(data.tobytes()).decode(), "k": key}
+                "data": base64.b64encode(data.tobytes(order=order)).decode(), "k": key,
+                "order": order}
 
     def decode(self, msg):
         t = msg["t"]
@@ -231,7 +236,9 @@ class Endpoint:
         if dtype.kind not in NUMERIC_KINDS:
             raise WireViolation("an array of a kind the wire does not carry")
         array = self.np.frombuffer(base64.b64decode(msg["data"]), dtype=dtype)
-        return array.reshape([int(n) for n in msg["shape"]]).astype(dtype.newbyteorder("="))
+        order = "F" if msg.get("order") == "F" else "C"
+        array = array.reshape([int(n) for n in msg["shape"]], order=order)
+        return array.astype(dtype.newbyteorder("="), order=order)
 
     def _adopt(self, key, new):
         """A shared array or list arriving: update the object the key stands for and return it

@@ -2,7 +2,7 @@
 
 Only plain data crosses from the grader to the student's code, so an object the student's code
 must receive (a layer for Sequential, a graph for topological_order, a function for
-numerical_gradient, a random generator for an initialiser) is built here, in the sandbox, from
+numerical_jacobian, a random generator for an initialiser) is built here, in the sandbox, from
 numbers the grader sends. The student's code can read this file: nothing here is the answer to
 a graded exercise (the graphs carry numbers for their local derivatives, never formulas).
 
@@ -76,28 +76,35 @@ def graph_state(nodes):
 
 
 class Function:
-    """A scalar function of an array for numerical_gradient, by name, with its coefficients."""
+    """A function of an array for numerical_jacobian, by name, with its coefficients: a scalar
+    (shape ()) or an array of any shape."""
 
     def __init__(self, kind, coefficients=None):
-        self.kind, self.coefficients = kind, coefficients
+        self.kind = kind
+        self.coefficients = None if coefficients is None else np.asarray(coefficients)
         self.calls = 0
 
     def __call__(self, x):
         self.calls += 1
-        c = self.coefficients
-        if self.kind == "sum of cubes":
-            return float(np.sum(x**3))
-        if self.kind == "sum of sin(x) x":
-            return float(np.sum(np.sin(x) * x))
-        if self.kind == "quadratic form":
-            v = np.ravel(x)
-            return float(v @ c @ v)
-        if self.kind == "weighted squares":
+        c, x = self.coefficients, np.asarray(x, dtype=float)
+        if self.kind == "x @ A":
+            return x @ c
+        if self.kind == "sin(x) * x":
+            return np.sin(x) * x
+        if self.kind == "softmax(x)":
+            e = np.exp(x - x.max())
+            return e / e.sum()
+        if self.kind == "sum(C * x**2)":
             return float(np.sum(c * x**2))
-        if self.kind == "log-sum-exp":
-            return float(np.log(np.sum(np.exp(x))))
-        if self.kind == "sum of exp(3x)":
-            return float(np.sum(np.exp(3 * x)))
+        if self.kind == "a quadratic form":
+            v = x.reshape(-1)
+            return float(v @ c @ v)
+        if self.kind == "outer(x, x)":
+            return np.outer(x, x)
+        if self.kind == "exp(3x)":
+            return np.exp(3 * x)
+        if self.kind == "x**3":
+            return x**3
         raise ValueError(f"unknown function {self.kind!r}")
 
 

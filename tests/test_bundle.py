@@ -172,10 +172,6 @@ def test_no_lecture_imports_grader(bundle):
     assert not importers, f"these lectures import grader: {importers}"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known: course/gradcheck.py's numerical_gradient is a2's model answer line for line, and "
-    "the exercise contract (../shared/EXERCISES.md) asks for both, the course's one gradient "
-    "checker and a2's numerical_gradient exercise; remove this marker if the contract changes"))
 def test_no_model_answer_in_the_course_package(bundle):
     out, written = bundle
     answers = solution_lines()

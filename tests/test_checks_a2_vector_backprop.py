@@ -26,7 +26,7 @@ SETUP = CELLS["setup"].source
 ANSWERS = {gid: model_answer(c) for gid, c in CELLS.items()
            if c.cell_type == "code" and c.metadata["nbgrader"]["solution"]}
 TEST_CELLS = [gid for gid, c in CELLS.items() if c.metadata["nbgrader"].get("grade")]
-ENTITIES = ["numerical_gradient", "Affine", "ReLU", "Sigmoid", "Tanh", "SoftmaxCrossEntropy",
+ENTITIES = ["numerical_jacobian", "Affine", "ReLU", "Sigmoid", "Tanh", "SoftmaxCrossEntropy",
             "MSELoss", "Sequential", "sgd_step"]
 # a number with many decimals in feedback would be a leaked reference value
 LONG_NUMBER = re.compile(r"\d\.\d{5,}")
@@ -80,12 +80,6 @@ def test_checks_pass_on_the_reference(test_id):
     ns = {}
     run(SETUP, ns)
     ns.update({name: getattr(ref, name) for name in ENTITIES})
-    if test_id == "test_numerical_gradient":
-        # the reference numerical_gradient *is* course.gradcheck's, which students have:
-        # handing it in as their own answer is refused
-        with pytest.raises(Mistake, match="imported"):
-            run(hidden_block(test_id), ns)
-        return
     run(hidden_block(test_id), ns)
 
 
@@ -115,10 +109,12 @@ def test_each_known_mistake_is_caught_and_named(name):
 # More mistakes the checks name (kept out of KNOWN_MISTAKES to keep the pipeline test short):
 # (grade_id, text of the model answer, text typed instead, words of the feedback)
 MORE_MISTAKES = [
-    ("numerical_gradient", "(f_plus - f_minus) / (2 * h)", "(f_plus - f_minus) / 2 * h",
+    ("numerical_jacobian", "(y_plus - y_minus) / (2 * h)", "(y_plus - y_minus) / 2 * h",
      "(2 * h)"),
-    ("numerical_gradient", "def numerical_gradient(f, x, h=1e-5):",
-     "def numerical_gradient(f, x, h=1e-5):\n    h = 1e-4", "ignored"),
+    ("numerical_jacobian", "def numerical_jacobian(f, x, h=1e-5):",
+     "def numerical_jacobian(f, x, h=1e-5):\n    h = 1e-4", "ignored"),
+    ("numerical_jacobian", "return jac", "return jac.reshape(np.shape(f(x)) + x.shape)",
+     "2-D"),
     ("affine", "self.dW = self.x.T @ dout", "self.dW = self.x.T @ dout / len(dout)", "averaged"),
     ("affine", "return x @ self.W + self.b", "return x @ self.W", "bias"),
     ("affine", "return x @ self.W + self.b", "return self.W @ x + self.b", "x @ W + b"),
@@ -181,10 +177,10 @@ def test_an_unanswered_cell_says_not_implemented():
     assert "not implemented yet" in mistake_message("test_sgd_step", namespace({"sgd_step": stub}))
 
 
-def test_a_student_gradient_of_the_wrong_type_is_named():
-    wrong = "def numerical_gradient(f, x, h=1e-5):\n    return [0.0] * x.size"
-    assert "numpy array" in mistake_message("test_numerical_gradient",
-                                            namespace({"numerical_gradient": wrong}))
+def test_a_student_jacobian_of_the_wrong_type_is_named():
+    wrong = "def numerical_jacobian(f, x, h=1e-5):\n    return [0.0] * x.size"
+    assert "numpy array" in mistake_message("test_numerical_jacobian",
+                                            namespace({"numerical_jacobian": wrong}))
 
 
 def test_a_broken_layer_shows_in_the_seed_network_and_in_training():

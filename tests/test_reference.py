@@ -964,3 +964,24 @@ def test_grad_norms_and_clipping_do_not_mutate():
     for max_norm in (0.1, 100.0):  # the clipping and the non-clipping branch
         clip_grad_norm(grads, max_norm)
         assert_same(before, grads)
+
+
+# ------------------------------------------------------------------ numerical_jacobian (a2)
+
+
+@pytest.mark.parametrize("x", [np.array([0.2, -0.4, 1.0]), np.arange(1.0, 7.0).reshape(2, 3) / 7,
+                               (np.arange(1.0, 7.0).reshape(3, 2) / 5).T], ids=["1-D", "2-D", "x.T"])
+def test_numerical_jacobian_is_numerator_layout_in_c_order(x):
+    from grader.reference import numerical_jacobian
+
+    kept = x.copy()
+    # elementwise sin: a diagonal Jacobian, entries numbered in C order on both sides
+    J = numerical_jacobian(np.sin, x)
+    assert J.shape == (x.size, x.size) and np.array_equal(x, kept)
+    assert rel_error(J, np.diag(np.cos(x).ravel())) < 1e-9
+    # a linear map v -> v @ A (v flattened): the Jacobian is A.T
+    A = np.random.default_rng(0).standard_normal((x.size, 4))
+    assert rel_error(numerical_jacobian(lambda v: v.ravel() @ A, x), A.T) < 1e-9
+    # a scalar: one row, the gradient (x has no zero entry: there 3x^2 + h^2 is all relative error)
+    J = numerical_jacobian(lambda v: np.sum(v**3), x)
+    assert J.shape == (1, x.size) and rel_error(J[0], 3 * x.ravel() ** 2) < 1e-8

@@ -1,4 +1,4 @@
-"""Hidden checks for a2_vector_backprop: numerical gradient, layers, losses, Sequential, SGD.
+"""Hidden checks for a2_vector_backprop: numerical Jacobian, layers, losses, Sequential, SGD.
 
 Each check runs the student's entity on secret random inputs (fixed seeds, so grades are
 reproducible) next to grader.reference: types and shapes first, then values, naming the known
@@ -12,13 +12,11 @@ import numbers
 
 import numpy as np
 
-from course import gradcheck
 from course.data import make_spirals
 from course.worked_examples import seed_network_arrays
 from grader import reference as ref
 from grader import standins
 from grader.course_secret import secret_seed
-from grader.sandbox_runner import Remote
 
 from .common import (
     expect_array,
@@ -110,79 +108,94 @@ def _same_again(entity, got, want, advice="work on a copy or a new array."):
 
 
 # ---------------------------------------------------------------------------------------------
-# numerical_gradient
+# numerical_jacobian
 
 
-def _forward_difference(f, x, h):
-    """The forward difference (f(x + h e_i) - f(x)) / h: the mistake the central one replaces."""
-    x = x.copy()
-    f0, grad = float(f(x)), np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        old = x[idx]
-        x[idx] = old + h
-        grad[idx] = (float(f(x)) - f0) / h
-        x[idx] = old
-    return grad
+def _forward_jacobian(f, x, h):
+    """Forward differences (f(x + h e_j) - f(x)) / h in the reference's layout: the mistake the
+    central differences replace."""
+    x = np.asarray(x, dtype=float)
+    y0 = np.ravel(f(x))
+    jac = np.zeros((y0.size, x.size))
+    for j, idx in enumerate(np.ndindex(x.shape)):
+        step = np.zeros(x.shape)
+        step[idx] = h
+        jac[:, j] = (np.ravel(f(x + step)) - y0) / h
+    return jac
 
 
-def _numerical_cases():
-    """(description, (kind, coefficients) of a standins.Function, x, h or None for the
-    default): several functions, shapes and steps."""
+def _jacobian_cases():
+    """(description, (kind, coefficients) of a standins.Function, x, h or None for the default):
+    outputs of several shapes (a scalar, a vector, a matrix) from inputs of several shapes and
+    memory layouts (x.T is Fortran-ordered), and several steps."""
     rng = np.random.default_rng(_seed(0))
-    A, C = rng.standard_normal((6, 6)), rng.standard_normal((3, 4))
+    A, C, Q = rng.standard_normal((4, 2)), rng.standard_normal((3, 4)), rng.standard_normal((6, 6))
     functions = [
-        ("sum(x**3)", ("sum of cubes", None), (5,), None),
-        ("sum(sin(x) * x)", ("sum of sin(x) x", None), (2, 3), None),
-        ("a quadratic form", ("quadratic form", A), (3, 2), 1e-4),
-        ("sum(C * x**2)", ("weighted squares", C), (3, 4), None),
-        ("log(sum(exp(x)))", ("log-sum-exp", None), (4, 3), 1e-3),
-        ("sum(exp(3x))", ("sum of exp(3x)", None), (1,), 1e-2),
-        ("sum(exp(3x))", ("sum of exp(3x)", None), (2, 2), 1e-2),
-        ("sum(x**3)", ("sum of cubes", None), (2, 3, 2), None),
+        (("x @ A", A), (3, 4), None), (("sin(x) * x", None), (2, 3), None),
+        (("softmax(x)", None), (5,), None), (("sum(C * x**2)", C), (3, 4), None),
+        (("a quadratic form", Q), (3, 2), 1e-4), (("outer(x, x)", None), (3,), 1e-3),
+        (("exp(3x)", None), (1,), 1e-2), (("exp(3x)", None), (2, 2), 1e-2),
+        (("x**3", None), (2, 3, 2), None), (("sin(x) * x", None), (4, 3), None),
     ]
-    return [(what, f, rng.standard_normal(shape), h) for what, f, shape, h in functions]
+    cases = [(function[0], function, rng.standard_normal(shape), h)
+             for function, shape, h in functions]
+    # the last input arrives as the transpose of a C-ordered array, as x.T would
+    kind, function, x, h = cases[-1]
+    cases[-1] = (kind + " (x Fortran-ordered, like an x.T)", function, np.ascontiguousarray(x.T).T,
+                 h)
+    return cases
 
 
-def _defined_in(obj):
-    """The module a student's function comes from, asked where it lives (in the sandbox)."""
-    if isinstance(obj, Remote):
-        return obj.__getattr__("__module__")
-    return getattr(obj, "__module__", None)
-
-
-def check_numerical_gradient(numerical_gradient):
-    name = "numerical_gradient"
-    if _defined_in(numerical_gradient) == "course.gradcheck":
-        fail(name, "this is course.gradcheck's numerical_gradient, imported: the exercise is to "
-             "write the central differences yourself.")
-    for what, function, x, h in _numerical_cases():
+def check_numerical_jacobian(numerical_jacobian):
+    name = "numerical_jacobian"
+    for what, function, x, h in _jacobian_cases():
         f = standins.Function(*function)  # here, for the expected values
-        f_student = standin(numerical_gradient, "Function", *function)  # where the student's is
-        kept = x.copy()
+        f_student = standin(numerical_jacobian, "Function", *function)  # where the student's is
+        kept = x.copy(order="K")
         step = 1e-5 if h is None else h
         where = f"for f(x) = {what} with x of shape {x.shape}" + ("" if h is None else f", h={h}")
-        grad = _call(name, numerical_gradient, f_student, x) if h is None else \
-            _call(name, numerical_gradient, f_student, x, h)
-        grad = expect_array(name, f"the gradient {where}", grad, x.shape)
+        jac = _call(name, numerical_jacobian, f_student, x) if h is None else \
+            _call(name, numerical_jacobian, f_student, x, h)
         if not np.array_equal(x, kept):
-            fail(name, f"x was not restored {where}: after evaluating f at x + h and at x - h, "
-                 "put the old value back (save it first: old = x[idx], then x[idx] = old). "
-                 "Adding and subtracting h does not always give exactly the old number back.")
-        want = gradcheck.numerical_gradient(f, kept.copy(), step)
-        forward = _forward_difference(f, kept, step)
+            fail(name, f"x was not restored {where}: if you change entries of x, put the old "
+                 "value back (save it first: old = x[idx], then x[idx] = old; adding and "
+                 "subtracting h does not always give exactly the old number back), or "
+                 "evaluate f at new arrays x + step and x - step.")
+        y_size = np.size(f(kept))
+        shape = (y_size, kept.size)
+        if isinstance(jac, np.ndarray) and jac.shape != shape:
+            if jac.shape == (kept.size, y_size):
+                fail(name, f"the Jacobian {where} has shape {jac.shape}: one row per entry of x. "
+                     "The layout is one row per entry of y = f(x) and one column per entry of x "
+                     f"(J[i, j] = d y_i / d x_j), shape (y.size, x.size) = {shape}.")
+            if jac.size == y_size * kept.size:
+                fail(name, f"the Jacobian {where} has shape {jac.shape}; it should be the 2-D "
+                     f"array of shape (y.size, x.size) = {shape}: flatten y and x (C order) to "
+                     "number their entries.")
+        jac = expect_array(name, f"the Jacobian {where}", jac, shape)
+        want = ref.numerical_jacobian(f, kept, step)
+        forward = _forward_jacobian(f, kept, step)
         mistakes = [
             (forward, ("this is the forward difference (f(x + h) - f(x)) / h; use the central "
              "difference (f(x + h) - f(x - h)) / (2h), which is much more accurate.")),
-            (forward / 2, ("f was evaluated at x + h and at x itself, not at x - h (after "
-             "x[idx] += h, x[idx] -= h brings back x): evaluate f at x + h and at x - h.")),
+            (forward / 2, ("f was evaluated at x + h and at x itself, not at x - h: evaluate "
+             "f at x + h and at x - h.")),
             (2 * want, "divide by 2h, not by h: x + h and x - h are 2h apart."),
             (want * step * step, "(f_plus - f_minus) / 2 * h multiplies by h: write / (2 * h)."),
         ]
+        if not np.any(jac) and np.any(want):
+            fail(name, f"every entry of the Jacobian {where} is 0: f never saw the perturbed x. "
+                 "When x is not C-ordered (an x.T, say), x.reshape(-1) and x.ravel() are "
+                 "copies, so changing them leaves x alone: perturb x[idx] with idx from "
+                 "np.ndindex(x.shape), or evaluate f at x + step.")
+        if shape[0] == shape[1]:
+            mistakes.append((want.T, ("rows and columns are swapped: J[i, j] = d y_i / d x_j, "
+                             "one row per entry of y = f(x), one column per entry of x.")))
         if h is not None:
             ignored = "the step h you are given is ignored: use the argument h."
-            mistakes += [(gradcheck.numerical_gradient(f, kept.copy(), other), ignored)
+            mistakes += [(ref.numerical_jacobian(f, kept, other), ignored)
                          for other in (1e-4, 1e-5, 1e-6)]
-        expect_close(name, f"the gradient {where}", grad, want, mistakes=mistakes,
+        expect_close(name, f"the Jacobian {where}", jac, want, mistakes=mistakes,
                      rtol=1e-6, atol=1e-8)
 
 
@@ -721,9 +734,16 @@ def check_training(Sequential, Affine, ReLU, SoftmaxCrossEntropy, sgd_step):
 _SIGMOID_ANSWER = ("self.out = 1.0 / (1.0 + np.exp(-x))\n        return self.out\n\n"
                    "    def backward(self, dout):\n"
                    "        return dout * self.out * (1.0 - self.out)")
-_NUMGRAD_CENTRAL = ("x[idx] = old - h\n        f_minus = f(x)\n"
-                    "        x[idx] = old  # put the entry back: x must be unchanged afterwards\n"
-                    "        grad[idx] = (f_plus - f_minus) / (2 * h)")
+_NUMJAC_CENTRAL = "jac[:, j] = (y_plus - y_minus) / (2 * h)"
+_NUMJAC_LOOP = ("    for j, idx in enumerate(np.ndindex(x.shape)):\n"
+                "        saved = x[idx]\n        x[idx] = saved + h\n        y_plus = np.ravel(f(x))\n"
+                "        x[idx] = saved - h\n        y_minus = np.ravel(f(x))\n"
+                "        x[idx] = saved  # put the entry back: x must be unchanged afterwards\n")
+# the same loop through x.reshape(-1): right for a C-ordered x, a copy (so no effect) for an x.T
+_NUMJAC_FLAT_LOOP = ("    flat = x.reshape(-1)\n    for j in range(x.size):\n"
+                     "        saved = flat[j]\n        flat[j] = saved + h\n"
+                     "        y_plus = np.ravel(f(x))\n        flat[j] = saved - h\n"
+                     "        y_minus = np.ravel(f(x))\n        flat[j] = saved\n")
 
 KNOWN_MISTAKES = {
     # the first two are on different cells: the demo's "two mistakes" student types both
@@ -732,16 +752,16 @@ KNOWN_MISTAKES = {
     "sigmoid_twice": ("sigmoid", "return dout * self.out * (1.0 - self.out)",
                       "s = 1.0 / (1.0 + np.exp(-self.out))\n        return dout * s * (1.0 - s)",
                       "applied twice"),
-    "numgrad_divides_by_h": ("numerical_gradient", "grad[idx] = (f_plus - f_minus) / (2 * h)",
-                             "grad[idx] = (f_plus - f_minus) / h", "2h"),
-    "numgrad_forward_difference": (
-        "numerical_gradient", _NUMGRAD_CENTRAL,
-        ("x[idx] = old  # put the entry back: x must be unchanged afterwards\n"
-        "        grad[idx] = (f_plus - f(x)) / h"), "forward difference"),
-    "numgrad_not_restored": ("numerical_gradient", "x[idx] = old  # put the entry back",
-                             "pass  # put the entry back", "not restored"),
-    "numgrad_evaluates_at_x": ("numerical_gradient", "x[idx] = old - h", "x[idx] = old",
-                               "x - h"),
+    "numjac_divides_by_h": ("numerical_jacobian", _NUMJAC_CENTRAL,
+                            "jac[:, j] = (y_plus - y_minus) / h", "2h"),
+    "numjac_forward_difference": ("numerical_jacobian", _NUMJAC_CENTRAL,
+                                  "jac[:, j] = (y_plus - np.ravel(f(x))) / h",
+                                  "forward difference"),
+    "numjac_not_restored": ("numerical_jacobian", "x[idx] = saved  # put the entry back",
+                            "pass  # put the entry back", "not restored"),
+    "numjac_evaluates_at_x": ("numerical_jacobian", "x[idx] = saved - h", "x[idx] = saved", "x - h"),
+    "numjac_transposed": ("numerical_jacobian", "return jac", "return jac.T", "row"),
+    "numjac_flat_copy": ("numerical_jacobian", _NUMJAC_LOOP, _NUMJAC_FLAT_LOOP, "x.reshape(-1)"),
     "affine_dW_order": ("affine", "self.dW = self.x.T @ dout", "self.dW = dout.T @ self.x",
                         "shape"),
     "affine_bias_averaged": ("affine", "self.db = dout.sum(axis=0)",
@@ -798,17 +818,15 @@ KNOWN_MISTAKES = {
 # Correct answers written differently from the model answers: each must score full marks, and
 # all of them are submitted together in one notebook.
 ALTERNATIVE_SOLUTIONS = {
-    "numerical_gradient": """
-def numerical_gradient(f, x, h=1e-5):
-    # never touches x: f is evaluated at shifted copies
-    grad = np.empty(x.shape)
-    flat_grad = grad.reshape(-1)  # a view: writing into it fills grad
-    for i in range(x.size):
-        step = np.zeros(x.size)
-        step[i] = h
-        step = step.reshape(x.shape)
-        flat_grad[i] = (f(x + step) - f(x - step)) / (2 * h)
-    return grad
+    "numerical_jacobian": """
+def numerical_jacobian(f, x, h=1e-5):
+    # never touches x: f is evaluated at shifted copies; one column per entry, in C order
+    columns = []
+    for idx in np.ndindex(*x.shape):
+        step = np.zeros_like(x, dtype=float)
+        step[idx] = h
+        columns.append((np.ravel(f(x + step)) - np.ravel(f(x - step))) / (2 * h))
+    return np.stack(columns, axis=1)
 """,
     "affine": """
 class Affine:

@@ -15,7 +15,7 @@ from .layers import (
     Sigmoid,
     SoftmaxCrossEntropy,
     Tanh,
-    numerical_gradient,
+    numerical_jacobian,
     sgd_step,
 )
 from .scalar import (
@@ -60,7 +60,7 @@ __all__ = [
     "he_init",
     "layer_grad_norms",
     "neuron_backward",
-    "numerical_gradient",
+    "numerical_jacobian",
     "seed_graph",
     "sgd_step",
     "sigmoid",

@@ -1,4 +1,5 @@
-"""Reference implementations for a2_vector_backprop: layers, losses, Sequential and SGD.
+"""Reference implementations for a2_vector_backprop: the numerical Jacobian, layers, losses,
+Sequential and SGD.
 
 Mini-batches have examples in rows: x has shape (N, D). backward(dout) returns the gradient
 for the input and stores parameter gradients on the layer. Nothing mutates its inputs.
@@ -7,7 +8,19 @@ for the input and stores parameter gradients on the layer. Nothing mutates its i
 import numpy as np
 
 from course.activations import sigmoid  # plain math, not an answer
-from course.gradcheck import numerical_gradient  # noqa: F401  (the one implementation)
+
+
+def numerical_jacobian(f, x, h=1e-5):
+    """Central-difference Jacobian of f at x in numerator layout: J[i, j] = d y_i / d x_j with
+    y = f(x), x and y flattened in C order; shape (y.size, x.size). f is evaluated at shifted
+    copies, so x is never written."""
+    x = np.asarray(x, dtype=float)
+    jac = np.zeros((np.size(f(x)), x.size))
+    for j, idx in enumerate(np.ndindex(x.shape)):
+        step = np.zeros(x.shape)
+        step[idx] = h
+        jac[:, j] = (np.ravel(f(x + step)) - np.ravel(f(x - step))) / (2 * h)
+    return jac
 
 
 class Affine:
