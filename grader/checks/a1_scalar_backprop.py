@@ -282,6 +282,12 @@ def check_chain_backward(chain_forward, chain_backward):
 # The catalogue the grading tests run through the real pipeline (see grader.simulate):
 # name -> (grade_id, text of the model answer, the mistake typed instead, words of the feedback).
 KNOWN_MISTAKES = {
+    # the false passes a class of students found: each now loses its own cell's points
+    "multiply_shared_cache": ("multiply_gate", "self.x, self.y = x, y",
+                              "MultiplyGate.x, MultiplyGate.y = x, y", "in each other's way"),
+    "chain_forward_empties_w": ("chain_forward", "return h[-1], (list(w), h)",
+                                "cache = (list(w), h)\n    w.clear()\n    return h[-1], cache",
+                                "changed the list"),
     "multiply_no_swap": ("multiply_gate", "return self.y * dout, self.x * dout",
                          "return self.x * dout, self.y * dout", "swap"),
     "staged_overwrite": ("staged_backward", "dx += dnum", "dx = dnum", "accumulate"),
@@ -289,8 +295,7 @@ KNOWN_MISTAKES = {
                          "return 1 / (1 + math.exp(-self.out)) * (1 - 1 / (1 + math.exp(-self.out))) * dout",
                          "applied twice"),
     "add_drops_upstream": ("add_gate", "return dout, dout", "return 1.0, 1.0", "upstream"),
-    "max_tie_split": ("max_gate", "return (dout, 0.0) if self.x_wins else (0.0, dout)",
-                      "return (dout, 0.0) if self.x > self.y else (0.0, dout)", "tie"),
+    "max_tie_to_y": ("max_gate", "self.x_wins = x >= y", "self.x_wins = x > y", "tie"),
     "reciprocal_sign": ("reciprocal_gate", "return -1.0 / self.x**2 * dout",
                         "return 1.0 / self.x**2 * dout", "negative"),
     "chain_no_upstream": ("chain_backward", "dh = dy", "dh = 1.0", "upstream"),

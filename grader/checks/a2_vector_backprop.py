@@ -746,6 +746,8 @@ _NUMJAC_FLAT_LOOP = ("    flat = x.reshape(-1)\n    for j in range(x.size):\n"
                      "        y_minus = np.ravel(f(x))\n        flat[j] = saved\n")
 
 KNOWN_MISTAKES = {
+    "sgd_rebinds": ("sgd_step", "layer.W -= lr * layer.dW",
+                    "layer.W = layer.W - lr * layer.dW", "new array"),
     # the first two are on different cells: the demo's "two mistakes" student types both
     "affine_missing_transpose": ("affine", "return dout @ self.W.T", "return dout @ self.W",
                                  "shape"),

@@ -477,6 +477,9 @@ def check_residual_block(ResidualBlock):
 # The catalogue the grading tests run through the real pipeline (see grader.simulate):
 # name -> (grade_id, text of the model answer, the mistake typed instead, words of the feedback).
 KNOWN_MISTAKES = {
+    "clip_returns_given": ("clip_grad_norm", "clipped = [g * scale for g in grads]",
+                           "clipped = [g * scale for g in grads] if scale < 1.0 else grads",
+                           "returned the list it was given"),
     "sigmoid_derivative_at_z": ("layer_grad_norms", "dz = dh * h * (1.0 - h)",
                                 "dz = dh * z * (1.0 - z)", "pre-activation"),
     "residual_no_skip_backward": ("residual_block", "return dout + dz1 @ self.W1.T",
