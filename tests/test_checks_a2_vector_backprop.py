@@ -187,8 +187,16 @@ def test_a_broken_layer_shows_in_the_seed_network_and_in_training():
     wrong_sigmoid = ANSWERS["sigmoid"].replace("return dout * self.out * (1.0 - self.out)",
                                                "return dout * self.out")
     message = mistake_message("test_seed_network", namespace({"sigmoid": wrong_sigmoid}))
-    assert "o_err" in message and "Sigmoid" in message
+    # the culprit is named, not the symptom it causes downstream
+    assert "fix Sigmoid first" in message
     adds = ANSWERS["sgd_step"].replace("-=", "+=")
     message = mistake_message("test_training", namespace({"sgd_step": adds}))
     assert "sgd_step" in message
 
+
+
+def test_a_wrong_layer_is_named_in_training_and_sgd_step_is_not_blamed():
+    # a missing transpose in Affine used to surface as "sgd_step raised ValueError"
+    wrong_affine = ANSWERS["affine"].replace("return dout @ self.W.T", "return dout @ self.W")
+    message = mistake_message("test_training", namespace({"affine": wrong_affine}))
+    assert "fix Affine first" in message and "sgd_step" not in message

@@ -5,7 +5,16 @@ import numpy as np
 from grader import reference as ref
 from grader.course_secret import secret_seed
 
-from .common import call, close, expect_close, expect_number, expect_sequence, fail
+from .common import (
+    Mistake,
+    blame_failing_dependencies,
+    call,
+    close,
+    expect_close,
+    expect_number,
+    expect_sequence,
+    fail,
+)
 
 
 # Hidden inputs come from a seed per student and check, derived from the course secret:
@@ -262,6 +271,16 @@ def check_chain_forward(chain_forward):
 
 
 def check_chain_backward(chain_forward, chain_backward):
+    """chain_backward reads the cache the student's own chain_forward made (its layout is theirs),
+    so a wrong chain_forward can fail this cell: then the feedback names chain_forward."""
+    try:
+        _check_chain_backward(chain_forward, chain_backward)
+    except Mistake as mistake:
+        blame_failing_dependencies("chain_backward", mistake, [
+            ("chain_forward", lambda: check_chain_forward(chain_forward))])
+
+
+def _check_chain_backward(chain_forward, chain_backward):
     name = "chain_backward"
     for x, w, b, dy in _chain_cases(seed=6):
         _, cache = call("chain_forward", chain_forward, x, list(w), list(b))

@@ -19,6 +19,8 @@ from grader import standins
 from grader.course_secret import secret_seed
 
 from .common import (
+    Mistake,
+    blame_failing_dependencies,
     expect_array,
     expect_close,
     expect_independent,
@@ -546,6 +548,27 @@ def check_sequential(Sequential):
 
 
 def check_sgd_step(sgd_step, Sequential, Affine, ReLU, Sigmoid):
+    """sgd_step on the student's own Sequential and Affine (constructors only): a failure names
+    them when they do not keep what they are given (see _check_sgd_step)."""
+    try:
+        _check_sgd_step(sgd_step, Sequential, Affine, ReLU, Sigmoid)
+    except Mistake as mistake:
+        blame_failing_dependencies("sgd_step", mistake, [
+            ("Sequential", lambda: check_sequential(Sequential)),
+            ("Affine (its constructor)", lambda: _check_affine_keeps_its_arrays(Affine))])
+
+
+def _check_affine_keeps_its_arrays(Affine):
+    """Affine(W, b) keeps W and b (or copies of them) as self.W and self.b: what sgd_step uses."""
+    W, b = np.arange(6.0).reshape(2, 3), np.arange(3.0)
+    layer = _call("Affine", Affine, W, b)
+    for label, given in (("W", W), ("b", b)):
+        kept = _attribute(layer, label)
+        if not isinstance(kept, np.ndarray) or not np.array_equal(kept, given):
+            fail("Affine", f"Affine(W, b) should keep {label} as self.{label}.")
+
+
+def _check_sgd_step(sgd_step, Sequential, Affine, ReLU, Sigmoid):
     """sgd_step on a model built with the student's classes, of which only the constructors
     given in the notebook run (Affine(W, b) keeps W and b, Sequential keeps its layers): the
     gradients are set by hand, so this tests sgd_step alone, on the kind of layers it meets
@@ -619,6 +642,18 @@ def _reference_seed_network():
 
 
 def check_seed_network(Sequential, Affine, Sigmoid, MSELoss):
+    """The worked network is built from the student's layers: a failure there names the layers
+    that fail their own tests (see _check_seed_network)."""
+    try:
+        _check_seed_network(Sequential, Affine, Sigmoid, MSELoss)
+    except Mistake as mistake:
+        blame_failing_dependencies("the worked 2-2-2 network", mistake, [
+            ("Affine", lambda: check_affine(Affine)), ("Sigmoid", lambda: check_sigmoid(Sigmoid)),
+            ("MSELoss", lambda: check_mse_loss(MSELoss)),
+            ("Sequential", lambda: check_sequential(Sequential))])
+
+
+def _check_seed_network(Sequential, Affine, Sigmoid, MSELoss):
     """The worked 2-2-2 sigmoid network with the student's layers: every entry of every
     intermediate array against the reference (which reproduces the worked example's numbers,
     tests/test_reference.py), so a transposed dW or a missing 1/2 shows wherever it is."""
@@ -685,6 +720,19 @@ TRAINING_STEPS, LEARNING_RATE, HIDDEN_UNITS, ACCURACY_NEEDED = 200, 1.0, 100, 0.
 
 
 def check_training(Sequential, Affine, ReLU, SoftmaxCrossEntropy, sgd_step):
+    """Training runs the student's own layers, loss and sgd_step: a failure names those that
+    fail their own tests rather than the symptom (a wrong Affine shows in sgd_step's shapes)."""
+    try:
+        _check_training(Sequential, Affine, ReLU, SoftmaxCrossEntropy, sgd_step)
+    except Mistake as mistake:
+        blame_failing_dependencies("training", mistake, [
+            ("Affine", lambda: check_affine(Affine)), ("ReLU", lambda: check_relu(ReLU)),
+            ("SoftmaxCrossEntropy", lambda: check_softmax_cross_entropy(SoftmaxCrossEntropy)),
+            ("Sequential", lambda: check_sequential(Sequential)),
+            ("sgd_step", lambda: check_sgd_step(sgd_step, Sequential, Affine, ReLU, ReLU))])
+
+
+def _check_training(Sequential, Affine, ReLU, SoftmaxCrossEntropy, sgd_step):
     """Train the student's network on a secret draw of the spirals (the notebook's recipe)."""
     name = "training"
 

@@ -22,6 +22,7 @@ from grader.sandbox_runner import Remote
 
 from .common import (
     Mistake,
+    blame_failing_dependencies,
     call,
     describe_error,
     expect_close,
@@ -76,8 +77,6 @@ NO_SEED = ("every gradient is 0: after resetting, set self.grad = 1.0 (d self/d 
            "calling the _backward functions.")
 NO_RESET = ("a second backward() added to the gradients of the first: set every node's grad to 0 "
             "at the start of backward(), before self.grad = 1.0.")
-TOPO_HINT = ("(Your topological_order does not give a valid order for this graph, and backward "
-             "relies on it: make topological_order pass its test first.)")
 
 # ---------------------------------------------------------------------------------------------
 # Walking a student's graph
@@ -538,8 +537,12 @@ def check_backward(Value, backward, topological_order=None):
         try:
             _check_backward_on(name, backward, what, build)
         except Mistake as mistake:
+            # backward walks the order your topological_order gives: when that is wrong, say so
+            # rather than describe the symptom
             if topological_order is not None and not _gives_valid_order(topological_order, build):
-                raise Mistake(f"{mistake} {TOPO_HINT}") from None
+                blame_failing_dependencies(name, mistake, [(
+                    "topological_order",
+                    lambda: check_topological_order(topological_order, Value))])
             raise
 
 
@@ -598,10 +601,12 @@ def check_seed_graph(seed_graph, Value, backward=None, topological_order=None):
     try:
         _check_seed_graph(name, seed_graph, Value)
     except Mistake as mistake:
-        hint = _upstream_hint(Value, backward, topological_order)
-        if hint:
-            raise Mistake(f"{mistake} {hint}") from None
-        raise
+        blame_failing_dependencies(name, mistake, [
+            ("Value", lambda: check_value(Value)),
+            *([("topological_order", lambda: check_topological_order(topological_order, Value))]
+              if topological_order is not None else []),
+            *([("backward", lambda: check_backward(Value, backward, topological_order))]
+              if backward is not None else [])])
 
 
 def _check_seed_graph(name, seed_graph, Value):
@@ -656,21 +661,6 @@ def _counting_values(Value, run):
     finally:
         Value.__init__ = original
     return result, made[0]
-
-
-def _upstream_hint(Value, backward, topological_order):
-    """Which entity seed_graph builds on fails its own check (seed_graph cannot be right then)."""
-    for entity, check in (("Value", lambda: check_value(Value)),
-                          ("topological_order", lambda: topological_order is None
-                           or check_topological_order(topological_order, Value)),
-                          ("backward", lambda: backward is None
-                           or check_backward(Value, backward))):
-        try:
-            check()
-        except Mistake:
-            return (f"(Your {entity} does not pass its own test yet, and seed_graph is built on "
-                    f"it: fix {entity} first.)")
-    return ""
 
 
 # ---------------------------------------------------------------------------------------------

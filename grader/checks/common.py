@@ -163,6 +163,43 @@ def _constant_ratio(got, want):
     return None
 
 
+def blame_failing_dependencies(entity, mistake, dependencies):
+    """Re-raise a failed check, led by the entities it uses that fail their own checks.
+
+    A test cell that cannot run on stand-ins (it trains the student's network, or reads the
+    cache the student's forward made) fails when something it uses is wrong. Then the detail of
+    the failure may be misleading, so the feedback names the culprit instead. dependencies:
+    [(name, a zero-argument call of that entity's own check)]."""
+    failing = []
+    for name, check in dependencies:
+        problem = _problem(check)
+        # a dependency that fails only because of an earlier one is not named again
+        if problem is not None and not (USES in problem and any(
+                f" {earlier}" in problem.split(USES, 1)[1] for earlier in failing)):
+            failing.append(name)
+    if not failing:
+        raise mistake
+    names = " and ".join(failing)
+    one = len(failing) == 1
+    raise Mistake(f"{entity}: {USES} {names}, which {'does' if one else 'do'} not "
+                  f"pass {'its' if one else 'their'} own test yet, so this failure may come from "
+                  f"{'it' if one else 'them'}: fix {names} first ("
+                  f"{'its test cell says' if one else 'their test cells say'} what is wrong), "
+                  "then this one is checked again.") from None
+
+
+USES = "this test uses your"
+
+
+def _problem(check):
+    """None when the check passes, else what it says (any error counts as failing)."""
+    try:
+        check()
+    except Exception as exc:  # noqa: BLE001  (a Mistake, or the student's code raising)
+        return str(exc)
+    return None
+
+
 SHARED_STATE = ("two {kind} used together got in each other's way: the first one's backward "
                 "used what the second one's forward saw. Keep what forward caches on the object "
                 "itself (self.x = x), not in a class attribute or a global.")
