@@ -122,7 +122,8 @@ def grade_submission(task):
                                  "flag": "needs manual grading"})
             continue
         verdict = verdicts.get(gid)
-        score = float(max_score) if verdict and verdict.passed else 0.0
+        score = float(max_score) if verdict and verdict.passed else (
+            round(float(max_score) * verdict.fraction, 2) if verdict else 0.0)
         cell_notes = [flags.get(gid, ""), verdict.flag if verdict else "not checked"]
         result.cells.append({"grade_id": gid, "score": score, "max_score": float(max_score),
                              "flag": "; ".join(n for n in cell_notes if n),

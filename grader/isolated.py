@@ -15,7 +15,7 @@ import importlib
 import re
 from dataclasses import dataclass
 
-from .checks.common import Mistake
+from .checks.common import Mistake, PartialCredit
 from .course_secret import grading_student
 from .sandbox import Sandbox, SandboxDied
 from .sandbox_runner import RemoteError
@@ -30,6 +30,7 @@ class Verdict:
     passed: bool
     message: str = ""  # feedback for the student when it failed
     flag: str = ""  # a note for the instructor (review, repaired cell, ...)
+    fraction: float = 0.0  # the share of the cell's points earned when it did not pass
 
 
 def nbgrader_meta(cell):
@@ -161,6 +162,8 @@ def _run_cell_checks(sandbox, checks):
                     return Verdict(False, f"{arg} is not defined: its cell did not run, or it "
                                           f"does not define {arg} (keep that name)."), True
             check(*entities)
+    except PartialCredit as partial:
+        return Verdict(False, str(partial), partial.flag, partial.fraction), True
     except Mistake as mistake:
         return Verdict(False, str(mistake), mistake.flag), True
     except SandboxDied as died:

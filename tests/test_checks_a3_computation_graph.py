@@ -7,6 +7,7 @@ executed into a namespace, as a student's kernel would, and the checks are calle
 import re
 
 import nbformat
+import numpy as np
 import pytest
 from conftest import source_path
 
@@ -186,3 +187,15 @@ def test_the_checks_leave_the_students_class_as_it_was():
     for check in CHECKS.values():
         check(ns)
     assert ns["Value"].__init__ is init and ns["Value"].backward is backward
+
+
+def test_a_value_with_one_wrong_operation_earns_the_other_operations_share():
+    from grader.checks.common import PartialCredit
+
+    ns = namespace({"value": solution_cells()["value"].replace(
+        "other.grad += self.data * out.grad", "other.grad = self.data * out.grad")})
+    with pytest.raises(PartialCredit) as info:
+        CHECKS["value"](ns)
+    parts = len({case.method for case in hidden._value_cases(np.random.default_rng(0))})
+    assert info.value.fraction == (parts - 1) / parts
+    assert "__mul__ is not" in str(info.value) and "accumulate" in str(info.value)

@@ -44,6 +44,39 @@ def describe_error(exc):
     return text if text.startswith(name) else f"{name}: {text}"
 
 
+class PartialCredit(Mistake):
+    """Some of a cell's independent parts failed: the cell earns the share that passed."""
+
+    def __init__(self, message, fraction, flag=""):
+        super().__init__(message)
+        self.fraction, self.flag = fraction, flag
+
+
+def check_parts(entity, parts):
+    """Run independent sub-checks [(label, zero-argument check)]: all pass, or PartialCredit
+    with the share that passed and, for each failed part, its own sentence."""
+    passed, failed = [], []
+    for label, check in parts:
+        try:
+            check()
+            passed.append(label)
+        except Mistake as mistake:
+            failed.append((label, mistake))
+    if not failed:
+        return
+    head = (f"{entity}: {len(passed)} of {len(parts)} parts are right"
+            + (f" ({', '.join(passed)})" if passed else "")
+            + f"; {', '.join(label for label, _ in failed)} "
+            + ("is" if len(failed) == 1 else "are") + " not.")
+    details = " ".join(f"[{label}] {_without_entity(entity, str(m))}" for label, m in failed)
+    raise PartialCredit(f"{head} {details}", len(passed) / len(parts),
+                        "; ".join(dict.fromkeys(m.flag for _, m in failed if m.flag)))
+
+
+def _without_entity(entity, sentence):
+    return sentence.removeprefix(f"{entity}: ")
+
+
 def fail(entity, message):
     raise Mistake(f"{entity}: {message}")
 
