@@ -714,8 +714,8 @@ def _check_seed_network(Sequential, Affine, Sigmoid, MSELoss):
         fail(name, "Sequential.backward gives a different hidden dW than the layers one by one.")
 
 
-# 200 full-batch steps reach 97-99% on every draw tried (1000 reach 99%); each step is several
-# calls into the sandbox, so the hidden run is kept short
+# 200 full-batch steps, as the notebook's visible test says: the reference reached 97.7-98.5%
+# on 40 draws of spirals and starting weights (each student gets draws of their own)
 TRAINING_STEPS, LEARNING_RATE, HIDDEN_UNITS, ACCURACY_NEEDED = 200, 1.0, 100, 0.9
 
 
