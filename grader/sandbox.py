@@ -23,6 +23,7 @@ reached through handles.
 import fcntl
 import functools
 import os
+import platform
 import select
 import shutil
 import subprocess
@@ -158,7 +159,8 @@ def sandbox_command(runner_args, uid=None):
               "--die-with-parent", "--new-session", "--clearenv",
               "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", TMP,
               "--setenv", "MPLBACKEND", "Agg", "--setenv", "MPLCONFIGDIR", TMP,
-              "--setenv", "OPENBLAS_NUM_THREADS", "1", "--setenv", "OMP_NUM_THREADS", "1"]
+              "--setenv", "OPENBLAS_NUM_THREADS", "1", "--setenv", "OMP_NUM_THREADS", "1",
+              "--setenv", "PYTHONHASHSEED", "0"]
     if uid is not None:  # the grader is root: drop to the sandbox's own uid outside too
         outer += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add",
                   "CAP_SETPCAP", "--", "setpriv", f"--reuid={uid}", f"--regid={uid}",
@@ -172,8 +174,14 @@ def sandbox_command(runner_args, uid=None):
              "--die-with-parent", "--new-session", "--"]
     limits = ["prlimit", f"--cpu={TOTAL_SECONDS}:{TOTAL_SECONDS + 5}",
               f"--as={MEMORY_BYTES}", f"--fsize={FILE_BYTES}", f"--nproc={PROCESSES}",
-              f"--nofile={OPEN_FILES}", "--core=0", "--"]
-    python = [_python(), "-I", "-S", "-B", f"{LIB}/sandbox_runner.py", *runner_args, SITE, LIB]
+              f"--nofile={OPEN_FILES}", "--core=0", "--",
+              # no address randomisation: the student's sets iterate in the same order on every
+              # run, so re-grading a submission whose result depends on that order gives the
+              # same grade
+              "setarch", platform.machine(), "--addr-no-randomize"]
+    # -s -S -B rather than -I: the environment is bwrap's, set here, and PYTHONHASHSEED in it
+    # (with no address randomisation) makes the student's sets iterate the same on every run
+    python = [_python(), "-s", "-S", "-B", f"{LIB}/sandbox_runner.py", *runner_args, SITE, LIB]
     return outer + inner + limits + python
 
 
@@ -232,7 +240,7 @@ def sandbox_problem():
     if not shutil.which("bwrap"):
         return ("bubblewrap is not installed: install it (Debian/Ubuntu: sudo apt install "
                 "bubblewrap; Fedora: sudo dnf install bubblewrap) and run again.")
-    for tool in ("setpriv", "prlimit"):
+    for tool in ("setpriv", "prlimit", "setarch"):
         if not shutil.which(tool):
             return f"{tool} (util-linux) is not installed: install util-linux and run again."
     try:

@@ -46,15 +46,29 @@ _BUILTIN_ERRORS = {e.__name__: e for e in (
 _REMOTE_ERRORS = {}
 
 
-def remote_error(ename, message):
-    """A RemoteError that is also the builtin it stands for, so `hasattr` and
-    `except AttributeError` work across the wire as they would locally."""
-    base = _BUILTIN_ERRORS.get(ename)
+def remote_error(ename, message, builtin=""):
+    """A RemoteError that is also the builtin it stands for (for an exception class of the
+    student's own: the builtin it derives from), so `hasattr`, `except AttributeError` and
+    `except ValueError` work across the wire as they would locally."""
+    base = _BUILTIN_ERRORS.get(ename) or _BUILTIN_ERRORS.get(builtin)
     if base is None:
         return RemoteError(ename, message)
-    if ename not in _REMOTE_ERRORS:
-        _REMOTE_ERRORS[ename] = type(f"Remote{ename}", (RemoteError, base), {})
-    return _REMOTE_ERRORS[ename](ename, message)
+    if base.__name__ not in _REMOTE_ERRORS:
+        _REMOTE_ERRORS[base.__name__] = type(f"Remote{base.__name__}", (RemoteError, base), {})
+    return _REMOTE_ERRORS[base.__name__](ename, message)
+
+
+def builtin_ancestor(exc):
+    """The name of the nearest builtin error class that exc is an instance of ('' if none)."""
+    return next((c.__name__ for c in type(exc).__mro__ if _BUILTIN_ERRORS.get(c.__name__) is c),
+                "")
+
+
+class RemoteTuple(tuple):
+    """A tuple subclass of the student's (a namedtuple): its items by value, so that it is a
+    tuple here as it is there, and a handle, so that it goes back as the object itself."""
+
+    _end, _handle = None, None
 
 
 class Remote:
@@ -162,8 +176,11 @@ class Endpoint:
             if kind == "list":  # the grader's lists are watched; the sandbox's are not
                 msg["k"] = self._key(value, new=self.grader_side)
             return msg
-        if isinstance(value, Remote) and value._end is self:
+        if isinstance(value, (Remote, RemoteTuple)) and value._end is self:
             return {"t": "yours", "v": value._handle}
+        if not self.grader_side and isinstance(value, tuple):  # a namedtuple
+            return {"t": "ntuple", "v": [self.encode(v) for v in value],
+                    "h": self.handle_of(value)}
         if self.grader_side:
             raise TypeError(f"only plain data may go to the student's code, not a "
                             f"{type(value).__name__}")
@@ -223,7 +240,15 @@ class Endpoint:
             items = [self.decode(m) for m in msg["v"]]
             if t == "list":
                 return self._adopt(msg.get("k"), items)
-            return tuple(items) if t == "tuple" else set(items)
+            if t == "tuple" or (t == "set" and self.grader_side):
+                # the grader keeps a set's items in the order the sandbox sent them (a Python
+                # set of proxies would order them by address, differently on every run)
+                return tuple(items)
+            return set(items)
+        if t == "ntuple" and self.grader_side:
+            items = RemoteTuple(self.decode(m) for m in msg["v"])
+            items._end, items._handle = self, int(msg["h"])
+            return items
         if t == "mine" and self.grader_side:  # the sandbox's object: a proxy here
             handle = int(msg["v"])
             return self.remotes.setdefault(handle, Remote(self, handle))
@@ -307,7 +332,8 @@ class Endpoint:
                 raise WireViolation("the sandbox sent a request or a malformed reply")
             self.apply_sync(reply.get("sync", {}))
             if "error" in reply:
-                error = (str(reply["ename"])[:100], str(reply["error"])[:500])
+                error = (str(reply["ename"])[:100], str(reply["error"])[:500],
+                         str(reply.get("ebase", ""))[:100])
             else:
                 return self.decode(reply["value"])
         except (WireViolation, ValueError, KeyError, TypeError, RecursionError,
@@ -324,7 +350,8 @@ class Endpoint:
             value = self.answer(msg)
             reply = {"value": self.encode(value)}
         except BaseException as exc:  # noqa: BLE001  (errors travel back as replies)
-            reply = {"error": str(exc)[:500], "ename": type(exc).__name__}
+            reply = {"error": str(exc)[:500], "ename": type(exc).__name__,
+                     "ebase": builtin_ancestor(exc)}
         reply["sync"] = self.changed_shared()
         self.send(reply)
 

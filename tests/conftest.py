@@ -62,11 +62,12 @@ def graded_class(tmp_path_factory):
     """Build a class of simulated submissions and grade it once with the real CLI.
 
     Students: src_<aid> (the source notebook itself), untouched_<aid>, alt_<aid> (every
-    alternative correct answer), mistakes<k>_<aid> (round k of the known mistakes), plus the
+    alternative correct answer), alt2_<aid>, alt3_<aid>, ... (one per set of
+    MORE_ALTERNATIVE_SOLUTIONS), mistakes<k>_<aid> (round k of the known mistakes), plus the
     demo's class (correct, partly wrong, untouched, broken file, dying kernel, zipped).
     """
     from grader.demo import simulate_class
-    from grader.simulate import with_alternatives, with_mistakes
+    from grader.simulate import catalogue, completed, with_alternatives, with_mistakes
 
     base = tmp_path_factory.mktemp("class")
     subs = base / "submissions"
@@ -79,6 +80,9 @@ def graded_class(tmp_path_factory):
 
         put(f"src_{aid}", nbformat.read(source_path(aid), as_version=4))
         put(f"alt_{aid}", with_alternatives(release_path(aid), source_path(aid), aid))
+        for k, answers in enumerate(catalogue(aid).MORE_ALTERNATIVE_SOLUTIONS, start=2):
+            put(f"alt{k}_{aid}", completed(release_path(aid), source_path(aid), {
+                gid: (lambda _, text=text: text) for gid, text in answers.items()}))
         for k, round_ in enumerate(mistake_rounds(aid)):
             put(f"mistakes{k}_{aid}",
                 with_mistakes(release_path(aid), source_path(aid), aid, list(round_.values())))

@@ -58,6 +58,25 @@ def test_checks_pass_on_the_model_answers_and_on_the_alternatives():
     assert failing_cells(namespace(extra=hidden.ALTERNATIVE_SOLUTIONS.values())) == {}
 
 
+def test_there_are_at_least_two_more_sets_each_written_unlike_the_model_and_the_alternative():
+    assert len(hidden.MORE_ALTERNATIVE_SOLUTIONS) >= 2
+    for alternatives in hidden.MORE_ALTERNATIVE_SOLUTIONS:
+        for gid, text in alternatives.items():
+            assert text.split() != ANSWERS[gid].split(), f"{gid} is the model answer"
+            assert text.split() != hidden.ALTERNATIVE_SOLUTIONS.get(gid, "").split(), gid
+
+
+@pytest.mark.parametrize("k", range(len(hidden.MORE_ALTERNATIVE_SOLUTIONS)),
+                         ids=lambda k: f"alt{k + 2}")
+def test_each_more_alternative_set_covers_every_cell_and_passes_every_check(k):
+    alternatives = hidden.MORE_ALTERNATIVE_SOLUTIONS[k]
+    assert set(alternatives) == set(ANSWERS), "a set answers every solution cell"
+    assert failing_cells(namespace(alternatives)) == {}
+    ns = namespace(alternatives)  # the visible tests too, as the student runs them
+    for test_id in TEST_CELLS:
+        exec(CELLS[test_id].source, ns)  # noqa: S102  (the course's own notebook cells)
+
+
 @pytest.mark.parametrize("name", list(hidden.KNOWN_MISTAKES))
 def test_each_known_mistake_costs_its_own_cell_only_and_is_named(name):
     gid, right, wrong, words = hidden.KNOWN_MISTAKES[name]

@@ -93,6 +93,27 @@ def test_whole_test_cells_pass_on_model_answers_and_on_all_alternatives_together
             run(CELLS[test_id].source, ns)
 
 
+def test_there_are_at_least_two_more_sets_each_written_unlike_the_model_and_the_alternative():
+    assert len(hidden.MORE_ALTERNATIVE_SOLUTIONS) >= 2
+    for alternatives in hidden.MORE_ALTERNATIVE_SOLUTIONS:
+        for gid, text in alternatives.items():
+            assert text.split() != ANSWERS[gid].split(), f"{gid} is the model answer"
+            assert text.split() != hidden.ALTERNATIVE_SOLUTIONS.get(gid, "").split(), gid
+
+
+@pytest.mark.parametrize("k", range(len(hidden.MORE_ALTERNATIVE_SOLUTIONS)),
+                         ids=lambda k: f"alt{k + 2}")
+def test_each_more_alternative_set_covers_every_cell_and_passes_every_check(k):
+    alternatives = hidden.MORE_ALTERNATIVE_SOLUTIONS[k]
+    assert set(alternatives) == set(ANSWERS), "a set answers every solution cell"
+    ns = namespace(alternatives)
+    for test_id in TEST_CELLS:  # every hidden check first, then the visible tests
+        run(hidden_block(test_id), ns)
+    ns = namespace(alternatives)
+    for test_id in TEST_CELLS:
+        run(CELLS[test_id].source, ns)
+
+
 def test_every_known_mistake_matches_the_model_answer():
     for name, (gid, right, _wrong, _words) in hidden.KNOWN_MISTAKES.items():
         assert right in ANSWERS[gid], f"{name}: {right!r} is not in the model answer of {gid}"

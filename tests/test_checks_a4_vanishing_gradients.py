@@ -79,6 +79,38 @@ def test_every_entity_has_an_alternative_and_all_alternatives_pass_together():
         run(check, names, ns)
 
 
+# every code cell a student completes: the graded functions and the experiments that use them
+SOLUTION_CELLS = [gid for gid, c in CELLS.items()
+                  if c.cell_type == "code" and c.metadata["nbgrader"].get("solution")]
+
+
+def test_there_are_at_least_two_more_sets_each_written_unlike_the_model_and_the_alternative():
+    assert len(checks.MORE_ALTERNATIVE_SOLUTIONS) >= 2
+    for alternatives in checks.MORE_ALTERNATIVE_SOLUTIONS:
+        for gid, text in alternatives.items():
+            assert text.split() != model_answer(CELLS[gid]).split(), f"{gid} is the model answer"
+            assert text.split() != checks.ALTERNATIVE_SOLUTIONS.get(gid, "").split(), gid
+
+
+@pytest.mark.parametrize("k", range(len(checks.MORE_ALTERNATIVE_SOLUTIONS)),
+                         ids=lambda k: f"alt{k + 2}")
+def test_each_more_alternative_set_covers_every_cell_and_passes_every_check(k):
+    alternatives = checks.MORE_ALTERNATIVE_SOLUTIONS[k]
+    assert set(alternatives) == set(SOLUTION_CELLS), "a set answers every solution cell"
+    ns = namespace(alternatives)
+    for _, check, names in ALL_CHECKS:
+        run(check, names, ns)
+    # the whole notebook in order, as the student runs it: the experiments use the set's
+    # functions, and the visible tests pass
+    ns = {}
+    for cell in SOURCE.cells:
+        meta = cell.metadata["nbgrader"]
+        if cell.cell_type == "code":
+            source = alternatives[meta["grade_id"]] if meta.get("solution") else cell.source
+            exec(compile(source, meta["grade_id"], "exec"), ns)  # noqa: S102
+    ns["plt"].close("all")
+
+
 @pytest.mark.parametrize("name", sorted(checks.KNOWN_MISTAKES))
 def test_each_known_mistake_is_caught_and_named(name):
     gid, right, wrong, words = checks.KNOWN_MISTAKES[name]

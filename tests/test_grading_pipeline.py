@@ -58,9 +58,19 @@ def test_the_untouched_release_scores_zero_without_stopping_the_batch(graded_cla
     assert auto_score(cell_rows(graded_class, "cy_untouched", aid))[0] == 0
 
 
-@pytest.mark.parametrize("aid", AIDS)
-def test_differently_written_correct_answers_score_full_marks(graded_class, aid):
-    cells = cell_rows(graded_class, f"alt_{aid}", aid)
+def _alternative_students():
+    """alt_<aid> (ALTERNATIVE_SOLUTIONS), then alt2_<aid>, alt3_<aid>, ... (the sets of
+    MORE_ALTERNATIVE_SOLUTIONS), as tests/conftest.py's graded_class submits them."""
+    for aid in AIDS:
+        yield pytest.param(aid, f"alt_{aid}", id=f"alt_{aid}")
+        for k in range(2, 2 + len(catalogue(aid).MORE_ALTERNATIVE_SOLUTIONS)):
+            yield pytest.param(aid, f"alt{k}_{aid}", id=f"alt{k}_{aid}")
+
+
+@pytest.mark.parametrize(("aid", "student"), list(_alternative_students()))
+def test_differently_written_correct_answers_score_full_marks(graded_class, aid, student):
+    cells = cell_rows(graded_class, student, aid)
+    assert cells, f"{student} has no graded cells for {aid}"
     score, max_score = auto_score(cells)
     wrong = {k: v["score"] for k, v in cells.items()
              if float(v["score"]) != float(v["max_score"]) and v["flag"] != "needs manual grading"}
@@ -239,3 +249,16 @@ def test_graded_submissions_reach_the_course_gradebook_for_the_formgrader(graded
              and r["status"] != "not graded"])
     notebook = Path(config.CourseDirectory.autograded_directory) / student / aid / f"{aid}.ipynb"
     assert notebook.exists(), "the formgrader shows the autograded notebook from here"
+
+
+@pytest.mark.parametrize("aid", AIDS)
+def test_feedback_pages_read_offline_and_name_each_cell(graded_class, aid):
+    page = (graded_class["out"] / "feedback" / f"mistakes0_{aid}" / aid / f"{aid}.html").read_text()
+    # no script from the web: formulas are MathML, drawn by the browser itself
+    assert "cdnjs" not in page and "MathJax.js" not in page and "<script src=" not in page
+    assert "<math" in page
+    # the summary names every graded cell instead of a row of identical "Test cell" links
+    assert "Test cell" not in page
+    assert page.count('<li><a href="#test_') == page.count('<a name="test_')
+    # the checks' sentences are marked up and wrap
+    assert "<strong>Hidden checks:</strong>" in page and "pre-wrap" in page

@@ -364,3 +364,21 @@ def test_without_the_sandbox_autograde_refuses_unless_told_it_is_unsafe(tmp_path
     assert "WARNING: --unsafe-no-sandbox" in unsafe.stderr
     grades = (tmp_path / "out2" / "grades.csv").read_text()
     assert "UNSAFE" in grades and ",100,100," in grades
+
+
+def test_a_submission_whose_result_depends_on_set_order_gets_the_same_grade_every_time():
+    """The student's sets iterate in the same order on every run (no address randomisation, a
+    fixed hash seed in the sandbox; the grader keeps the order it is sent): re-grading a
+    submission with an order-dependent bug gives the same partial credit and sentence."""
+    from grader.isolated import isolated_verdicts
+
+    aid = "a3_computation_graph"
+    source = nbformat.read(source_path(aid), as_version=4)
+    wrong = nbformat.from_dict(source)
+    for cell in wrong.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "value":
+            cell.source = cell.source.replace("other.grad += self.data * out.grad",
+                                              "other.grad = self.data * out.grad")
+    runs = [isolated_verdicts(source, wrong, "ada")[0]["test_value"] for _ in range(3)]
+    assert 0 < runs[0].fraction < 1
+    assert all((r.fraction, r.message) == (runs[0].fraction, runs[0].message) for r in runs)

@@ -973,3 +973,244 @@ def sgd_step(model, lr):
                             out=getattr(layer, name))
 """,
 }
+
+# Two more complete sets of correct answers, each in a style of its own and submitted together as
+# one student's notebook (tests/conftest.py: students alt2_<aid>, alt3_<aid>); each must score
+# full marks. Set 1: vectorised numpy throughout (np.dot, tensordot, take_along_axis, reduce),
+# caches of outputs. Set 2: loops over index tuples, derivatives recomputed from cached inputs,
+# stable formulas of their own, helpers, recursion and slice assignment.
+MORE_ALTERNATIVE_SOLUTIONS = [
+    {
+        "numerical_jacobian": """
+def numerical_jacobian(f, x, h=1e-5):
+    # x itself is never written: f sees x plus or minus one basis array at a time
+    n = x.size
+    basis = np.eye(n)
+    columns = []
+    for j in range(n):
+        step = h * basis[j].reshape(x.shape)  # e_j, numbered in C order
+        columns.append(np.ravel(f(x + step)) - np.ravel(f(x - step)))
+    jac = np.column_stack(columns) / (2 * h)
+    return jac.astype(float)
+""",
+        "affine": """
+class Affine:
+    def __init__(self, W, b):
+        self.W = W  # the layer keeps the arrays it is given; sgd_step updates them
+        self.b = b
+
+    def forward(self, x):
+        self.x = x
+        return np.dot(x, self.W) + self.b
+
+    def backward(self, dout):
+        self.dW = np.tensordot(self.x, dout, axes=(0, 0))  # sum over the batch of x_n^T dout_n
+        self.db = np.ones(dout.shape[0]) @ dout
+        return np.matmul(dout, self.W.T)
+""",
+        "relu": """
+class ReLU:
+    def forward(self, x):
+        self.out = np.maximum(x, 0.0)
+        return self.out
+
+    def backward(self, dout):
+        # the output is positive exactly where the input was
+        return dout * (self.out > 0)
+""",
+        "sigmoid": """
+class Sigmoid:
+    def forward(self, x):
+        self.out = 0.5 * (1.0 + np.tanh(0.5 * x))  # sigma(x), through tanh
+        return self.out
+
+    def backward(self, dout):
+        return np.multiply(dout, self.out - self.out**2)
+""",
+        "tanh": """
+class Tanh:
+    def forward(self, x):
+        self.out = np.tanh(x)
+        return self.out
+
+    def backward(self, dout):
+        return dout * (1.0 - self.out) * (1.0 + self.out)
+""",
+        "softmax_cross_entropy": """
+class SoftmaxCrossEntropy:
+    def forward(self, scores, y):
+        m = scores.max(axis=1, keepdims=True)
+        lse = m + np.log(np.sum(np.exp(scores - m), axis=1, keepdims=True))  # log-sum-exp
+        log_p = scores - lse
+        self.probs, self.y = np.exp(log_p), y
+        return -np.mean(np.take_along_axis(log_p, y[:, None], axis=1))
+
+    def backward(self, dout=1.0):
+        N, C = self.probs.shape
+        onehot = np.zeros((N, C))
+        np.put_along_axis(onehot, self.y[:, None], 1.0, axis=1)
+        return (self.probs - onehot) * (dout / N)
+""",
+        "mse_loss": """
+class MSELoss:
+    def forward(self, pred, target):
+        self.pred, self.target = pred, target
+        d = pred - target
+        return np.einsum("nd,nd->", d, d) / (2 * len(pred))
+
+    def backward(self, dout=1.0):
+        return (self.pred - self.target) * (dout / len(self.pred))
+""",
+        "sequential": """
+from functools import reduce
+
+
+class Sequential:
+    def __init__(self, *layers):
+        self.layers = list(layers)
+
+    def forward(self, x):
+        return reduce(lambda h, layer: layer.forward(h), self.layers, x)
+
+    def backward(self, dout):
+        return reduce(lambda g, layer: layer.backward(g), reversed(self.layers), dout)
+""",
+        "sgd_step": """
+def sgd_step(model, lr):
+    for layer in model.layers:
+        params = vars(layer)
+        for name in ("W", "b"):
+            if name in params:
+                params[name] -= lr * params["d" + name]  # -= on the layer's own array
+""",
+    },
+    {
+        "numerical_jacobian": """
+import itertools
+
+
+def numerical_jacobian(f, x, h=1e-5):
+    y = np.ravel(f(x))
+    jac = np.empty((y.size, x.size))
+    # the index tuples of x in C order, whatever its memory layout
+    for j, idx in enumerate(itertools.product(*(range(n) for n in x.shape))):
+        old = x[idx]
+        try:
+            x[idx] = old + h
+            f_plus = np.ravel(f(x)).copy()
+            x[idx] = old - h
+            f_minus = np.ravel(f(x)).copy()
+        finally:
+            x[idx] = old  # x holds exactly its old values again
+        for i in range(y.size):
+            jac[i, j] = (f_plus[i] - f_minus[i]) / (2.0 * h)
+    return jac
+""",
+        "affine": """
+class Affine:
+    def __init__(self, W, b):
+        self.W = W  # the layer keeps the arrays it is given; sgd_step updates them
+        self.b = b
+
+    def forward(self, x):
+        self.x = x
+        return x.dot(self.W) + self.b[np.newaxis, :]
+
+    def backward(self, dout):
+        self.dW = (dout.T @ self.x).T
+        self.db = dout.sum(axis=0)
+        return (self.W @ dout.T).T
+""",
+        "relu": """
+class ReLU:
+    def forward(self, x):
+        self.x = x
+        return np.clip(x, 0.0, None)
+
+    def backward(self, dout):
+        return dout * np.heaviside(self.x, 0.0)  # 1 where x > 0, else 0
+""",
+        "sigmoid": """
+def stable_sigmoid_of_an_array(x):
+    e = np.exp(-np.abs(x))  # never overflows
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+class Sigmoid:
+    def forward(self, x):
+        self.x = x
+        return stable_sigmoid_of_an_array(x)
+
+    def backward(self, dout):
+        e = np.exp(-np.abs(self.x))
+        return dout * e / (1.0 + e) ** 2  # sigma'(x) = e^-|x| / (1 + e^-|x|)^2
+""",
+        "tanh": """
+class Tanh:
+    # tanh(x) = sign(x) (1 - e) / (1 + e) with e = exp(-2|x|), and tanh'(x) = 4e / (1 + e)^2
+    def forward(self, x):
+        self.x = x
+        e = np.exp(-2.0 * np.abs(x))
+        return np.sign(x) * (1.0 - e) / (1.0 + e)
+
+    def backward(self, dout):
+        e = np.exp(-2.0 * np.abs(self.x))
+        return dout * 4.0 * e / (1.0 + e) ** 2
+""",
+        "softmax_cross_entropy": """
+class SoftmaxCrossEntropy:
+    def forward(self, scores, y):
+        self.scores, self.y = scores, y
+        lse = np.logaddexp.reduce(scores, axis=1)  # log sum exp, stable for any scores
+        picked = np.array([scores[n, label] for n, label in enumerate(y)])
+        return float(np.mean(lse - picked))
+
+    def backward(self, dout=1.0):
+        N = len(self.y)
+        lse = np.logaddexp.reduce(self.scores, axis=1)
+        dscores = np.exp(self.scores - lse[:, None])  # softmax, recomputed (a new array)
+        for n, label in enumerate(self.y):
+            dscores[n, label] -= 1.0
+        return dscores * dout / N
+""",
+        "mse_loss": """
+class MSELoss:
+    def forward(self, pred, target):
+        self.pred, self.target = pred, target
+        total = 0.0
+        for row in pred - target:
+            total += float(row @ row)
+        return 0.5 * total / len(pred)
+
+    def backward(self, dout=1.0):
+        return np.subtract(self.pred, self.target) / len(self.pred) * dout
+""",
+        "sequential": """
+class Sequential:
+    def __init__(self, *layers):
+        self.layers = list(layers)
+        print(f"Sequential with {len(self.layers)} layers")
+
+    def forward(self, x):
+        return self._forward_from(0, x)
+
+    def _forward_from(self, k, x):
+        if k == len(self.layers):
+            return x
+        return self._forward_from(k + 1, self.layers[k].forward(x))
+
+    def backward(self, dout):
+        for k in range(len(self.layers) - 1, -1, -1):
+            dout = self.layers[k].backward(dout)
+        return dout
+""",
+        "sgd_step": """
+def sgd_step(model, lr):
+    for layer in model.layers:
+        for name, grad_name in (("W", "dW"), ("b", "db")):
+            param = getattr(layer, name, None)
+            if param is not None:
+                param[...] = param - lr * getattr(layer, grad_name)  # into the same array
+""",
+    },
+]

@@ -855,3 +855,337 @@ def seed_graph(w, b, x, y):
     return f.data, w.grad, b.grad
 ''',
 }
+
+# Two more complete sets of correct answers, each in a style of its own and submitted together as
+# one student's notebook (tests/conftest.py: students alt2_<aid>, alt3_<aid>); each must score
+# full marks. Set 1: one generic node maker with (input, local derivative) pairs, operator
+# aliases, Kahn's algorithm, integer seeds. Set 2: numpy's functions, derivatives read off
+# out.data, composite operations, a recursive generator for the order, a backward with its own
+# explicit-stack search.
+MORE_ALTERNATIVE_SOLUTIONS = [
+    {
+        "value": '''
+class Value:
+    """A scalar in a computation graph: its value, its gradient and how it was computed."""
+
+    def __init__(self, data, _children=(), _op=""):
+        self.data = float(data)
+        self.grad = 0.0  # d(root)/d(this node); filled in by backward()
+        self._prev = set(_children)  # the nodes this one was computed from
+        self._op = _op  # the operation that made this node
+        self._backward = lambda: None  # pushes self.grad into the inputs' grads
+
+    def __repr__(self):
+        return f"Value(data={self.data:.6g}, grad={self.grad:.6g})"
+
+    @staticmethod
+    def _lift(v):
+        return v if isinstance(v, Value) else Value(v)
+
+    def _node(self, data, pairs, op):
+        """A new node from [(input, d data / d input), ...]; an input may appear twice."""
+        out = Value(data, [node for node, _ in pairs], op)
+
+        def _backward():
+            for node, local in pairs:
+                node.grad += local * out.grad
+
+        out._backward = _backward
+        return out
+
+    def __add__(self, other):
+        other = Value._lift(other)
+        return self._node(self.data + other.data, [(self, 1.0), (other, 1.0)], "+")
+
+    def __mul__(self, other):
+        other = Value._lift(other)
+        return self._node(self.data * other.data, [(self, other.data), (other, self.data)], "*")
+
+    def __sub__(self, other):
+        other = Value._lift(other)
+        return self._node(self.data - other.data, [(self, 1.0), (other, -1.0)], "-")
+
+    def __truediv__(self, other):
+        other = Value._lift(other)
+        return self._node(self.data / other.data,
+                          [(self, 1.0 / other.data), (other, -self.data / other.data**2)], "/")
+
+    def __pow__(self, k):
+        """self ** k for a number k (int or float)."""
+        return self._node(self.data**k, [(self, k * self.data ** (k - 1))], f"**{k}")
+
+    def exp(self):
+        e = math.exp(self.data)
+        return self._node(e, [(self, e)], "exp")
+
+    def log(self):
+        return self._node(math.log(self.data), [(self, 1.0 / self.data)], "log")
+
+    def sigmoid(self):
+        t = math.tanh(self.data / 2)  # sigma(x) = (1 + tanh(x/2)) / 2
+        return self._node(0.5 * (1.0 + t), [(self, 0.25 * (1.0 - t * t))], "sigmoid")
+
+    def relu(self):
+        return self._node(max(self.data, 0.0), [(self, 1.0 if self.data > 0 else 0.0)], "relu")
+
+    def tanh(self):
+        t = math.tanh(self.data)
+        return self._node(t, [(self, 1.0 - t * t)], "tanh")
+
+    def __neg__(self):
+        return self._node(-self.data, [(self, -1.0)], "neg")
+
+    __radd__ = __add__  # other + self == self + other
+    __rmul__ = __mul__
+
+    def __rsub__(self, other):
+        """other - self, for a number other."""
+        return Value._lift(other) - self
+
+    def __rtruediv__(self, other):
+        """other / self, for a number other."""
+        return Value._lift(other) / self
+''',
+        "topological_order": '''
+def topological_order(root):
+    """Every node reachable from root, each after all of its inputs (root is last)."""
+    # Kahn's algorithm: find every node, then list a node once all of its inputs are listed
+    nodes, stack, seen = [], [root], {id(root)}
+    while stack:
+        node = stack.pop()
+        nodes.append(node)
+        for child in node._prev:
+            if id(child) not in seen:
+                seen.add(id(child))
+                stack.append(child)
+    waiting = {id(node): len(node._prev) for node in nodes}  # inputs not listed yet
+    users = {id(node): [] for node in nodes}
+    for node in nodes:
+        for child in node._prev:
+            users[id(child)].append(node)
+    ready = [node for node in nodes if waiting[id(node)] == 0]
+    order = []
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for user in users[id(node)]:
+            waiting[id(user)] -= 1
+            if waiting[id(user)] == 0:
+                ready.append(user)
+    return order
+''',
+        "backward": '''
+def backward(self):
+    """Fill in .grad of every node of the graph that computes self: d(self)/d(node)."""
+    order = topological_order(self)
+    for node in order:
+        node.grad = 0
+    self.grad = 1  # d self / d self
+    for node in order[::-1]:
+        node._backward()
+
+
+Value.backward = backward
+''',
+        "seed_graph": '''
+def seed_graph(w, b, x, y):
+    """f(w, b) = 1/2 (sigma(w x + b) - y)^2 + 1/2 w^2 and its gradient, from a graph of Values."""
+    w, b = Value(w), Value(b)
+    u1 = x * w
+    u2 = b + u1
+    u3 = u2.sigmoid()
+    u4 = u3 + (-y)
+    u5 = u4 * u4
+    u6 = u5 / 2
+    u7 = w * w
+    u8 = u7 * 0.5
+    u9 = u8 + u6
+    u9.backward()
+    return float(u9.data), float(w.grad), float(b.grad)
+''',
+    },
+    {
+        "value": '''
+class Value:
+    """A scalar in a computation graph: its value, its gradient and how it was computed."""
+
+    def __init__(self, data, _children=(), _op=""):
+        self.data = float(data)
+        self.grad = 0.0  # d(root)/d(this node); filled in by backward()
+        self._prev = set(_children)  # the nodes this one was computed from
+        self._op = _op  # the operation that made this node
+        self._backward = lambda: None  # pushes self.grad into the inputs' grads
+
+    def __repr__(self):
+        return f"Value(data={self.data:.6g}, grad={self.grad:.6g})"
+
+    def __add__(self, other):
+        if not isinstance(other, Value):
+            other = Value(other)
+        out = Value(self.data + other.data, (self, other), "+")
+
+        def _backward():
+            self.grad += out.grad
+            other.grad += out.grad
+
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other):
+        if not isinstance(other, Value):
+            other = Value(other)
+        out = Value(self.data * other.data, (self, other), "*")
+
+        def _backward():
+            self.grad += other.data * out.grad
+            other.grad += self.data * out.grad
+
+        out._backward = _backward
+        return out
+
+    def __neg__(self):
+        return self * -1
+
+    def __sub__(self, other):
+        return self + (-other)  # -other: a number, or a new node
+
+    def __truediv__(self, other):
+        if isinstance(other, Value):
+            return self * other**-1
+        return self * (1.0 / other)
+
+    def __pow__(self, k):
+        """self ** k for a number k (int or float)."""
+        if not isinstance(k, (int, float)):
+            raise TypeError("the exponent must be a number")
+        out = Value(np.power(self.data, float(k)), (self,), f"**{k}")
+
+        def _backward():
+            self.grad += k * np.power(self.data, k - 1.0) * out.grad
+
+        out._backward = _backward
+        return out
+
+    def exp(self):
+        out = Value(np.exp(self.data), (self,), "exp")
+
+        def _backward():
+            self.grad += out.data * out.grad  # (e^x)' = e^x, the output itself
+
+        out._backward = _backward
+        return out
+
+    def log(self):
+        out = Value(np.log(self.data), (self,), "log")
+
+        def _backward():
+            self.grad += out.grad / self.data
+
+        out._backward = _backward
+        return out
+
+    def sigmoid(self):
+        x = self.data
+        s = 1.0 / (1.0 + np.exp(-x)) if x >= 0 else np.exp(x) / (1.0 + np.exp(x))
+        out = Value(s, (self,), "sigmoid")
+
+        def _backward():
+            self.grad += out.data * (1.0 - out.data) * out.grad
+
+        out._backward = _backward
+        return out
+
+    def relu(self):
+        out = Value(self.data if self.data > 0 else 0.0, (self,), "relu")
+
+        def _backward():
+            if out.data > 0:  # the output is positive exactly where the input was
+                self.grad += out.grad
+
+        out._backward = _backward
+        return out
+
+    def tanh(self):
+        out = Value(np.tanh(self.data), (self,), "tanh")
+
+        def _backward():
+            self.grad += (1.0 - out.data**2) * out.grad
+
+        out._backward = _backward
+        return out
+
+    def __radd__(self, other):
+        """other + self, for a number other."""
+        return Value(other) + self
+
+    def __rmul__(self, other):
+        """other * self, for a number other."""
+        return Value(other) * self
+
+    def __rsub__(self, other):
+        """other - self, for a number other."""
+        return (-self) + other
+
+    def __rtruediv__(self, other):
+        """other / self, for a number other."""
+        return self**-1 * other
+''',
+        "topological_order": '''
+def topological_order(root):
+    """Every node reachable from root, each after all of its inputs (root is last)."""
+    listed = set()  # ids of the nodes already visited
+
+    def post_order(node):
+        if id(node) in listed:
+            return
+        listed.add(id(node))
+        for child in node._prev:
+            yield from post_order(child)
+        yield node
+
+    return list(post_order(root))
+''',
+        "backward": '''
+def _reverse_topological(root):
+    """The nodes that compute root, each before all of its inputs (explicit stack, no recursion)."""
+    post, done, stack = [], set(), [(root, False)]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            post.append(node)
+        elif id(node) not in done:
+            done.add(id(node))
+            stack.append((node, True))
+            stack.extend((child, False) for child in node._prev if id(child) not in done)
+    return post[::-1]
+
+
+def backward(self):
+    """Fill in .grad of every node of the graph that computes self: d(self)/d(node)."""
+    nodes = _reverse_topological(self)
+    for node in nodes:
+        node.grad = 0.0
+    self.grad = 1.0
+    for node in nodes:
+        node._backward()
+
+
+Value.backward = backward
+''',
+        "seed_graph": '''
+def half_square(v):
+    return 0.5 * v**2
+
+
+def seed_graph(w, b, x, y):
+    """f(w, b) = 1/2 (sigma(w x + b) - y)^2 + 1/2 w^2 and its gradient, from a graph of Values."""
+    params = {"w": Value(w), "b": Value(b)}
+    prediction = (params["w"] * x + params["b"]).sigmoid()  # u1, u2, u3
+    loss = half_square(prediction - y)  # u4, u5, u6
+    penalty = half_square(params["w"])  # u7, u8
+    f = loss + penalty  # u9
+    backward(f)
+    return tuple(float(v) for v in (f.data, params["w"].grad, params["b"].grad))
+''',
+    },
+]

@@ -600,3 +600,383 @@ class ResidualBlock:
         return through_branch + dout
 """,
 }
+
+# Two more complete sets of correct answers, each in a style of its own and submitted together as
+# one student's notebook (tests/conftest.py: students alt2_<aid>, alt3_<aid>), the experiments
+# included; each must score full marks. Set 1: activation classes with caches, a loop over the
+# examples for dW, the math module, helper layers inside the block, copies. Set 2: recursion over
+# the layers, an exception class of its own (a ValueError), derivatives recomputed in backward,
+# in-place scaling of new arrays.
+MORE_ALTERNATIVE_SOLUTIONS = [
+    {
+        "layer_grad_norms": """
+import math
+
+
+class SigmoidUnit:
+    def forward(self, z):
+        self.h = 1.0 / (1.0 + np.exp(-z))
+        return self.h
+
+    def backward(self, dh):
+        return dh * self.h * (1.0 - self.h)
+
+
+class TanhUnit:
+    def forward(self, z):
+        self.h = np.tanh(z)
+        return self.h
+
+    def backward(self, dh):
+        return dh * (1.0 - self.h**2)
+
+
+class ReluUnit:
+    def forward(self, z):
+        self.active = z > 0
+        return np.where(self.active, z, 0.0)
+
+    def backward(self, dh):
+        return np.where(self.active, dh, 0.0)
+
+
+UNITS = {"sigmoid": SigmoidUnit, "tanh": TanhUnit, "relu": ReluUnit}
+
+
+def layer_grad_norms(x, weights, activation):
+    if activation not in UNITS:
+        raise ValueError(f"unknown activation {activation!r}; the allowed ones are "
+                         + ", ".join(sorted(UNITS)))
+    units = [UNITS[activation]() for _ in weights]  # one unit per layer, each with its cache
+    inputs = []
+    h = x
+    for W, unit in zip(weights, units):
+        inputs.append(h)
+        h = unit.forward(np.dot(h, W))
+    dh = h / len(x)
+    norms = [0.0] * len(weights)
+    for k in reversed(range(len(weights))):
+        dz = units[k].backward(dh)
+        dW = np.zeros(weights[k].shape)
+        for n in range(len(x)):  # one example at a time: dW = sum_n h_n^T dz_n
+            dW += np.outer(inputs[k][n], dz[n])
+        norms[k] = math.sqrt(float(np.sum(dW * dW)))
+        dh = np.dot(dz, weights[k].T)
+    return np.asarray(norms, dtype=np.float64)
+""",
+        "xavier_init": """
+import math
+
+
+def scaled_standard_normal_for_xavier(rng, shape, variance):
+    return rng.standard_normal(size=shape) * math.sqrt(variance)
+
+
+def xavier_init(fan_in, fan_out, rng):
+    return scaled_standard_normal_for_xavier(rng, (fan_in, fan_out), 2 / (fan_in + fan_out))
+""",
+        "he_init": """
+def he_init(fan_in, fan_out, rng):
+    std = (2 / fan_in) ** 0.5
+    return np.multiply(rng.standard_normal((fan_in, fan_out)), std)
+""",
+        "residual_block": """
+class BlockAffine:
+    # a fully connected layer inside the block (keeps the arrays it is given)
+    def __init__(self, W, b):
+        self.W, self.b = W, b
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.W + self.b
+
+    def backward(self, dout):
+        self.dW = self.x.T @ dout
+        self.db = np.sum(dout, axis=0)
+        return dout @ self.W.T
+
+
+class BlockReLU:
+    def forward(self, z):
+        self.z = z
+        return np.maximum(z, 0.0)
+
+    def backward(self, dout):
+        return dout * (self.z > 0)
+
+
+class ResidualBlock:
+    def __init__(self, W1, b1, W2, b2):
+        self.W1, self.b1, self.W2, self.b2 = W1, b1, W2, b2
+        self.fc1, self.relu, self.fc2 = BlockAffine(W1, b1), BlockReLU(), BlockAffine(W2, b2)
+
+    def forward(self, x):
+        branch = self.fc2.forward(self.relu.forward(self.fc1.forward(x)))
+        return x + branch
+
+    def backward(self, dout):
+        dbranch = self.fc1.backward(self.relu.backward(self.fc2.backward(dout)))
+        self.dW1, self.db1 = self.fc1.dW, self.fc1.db
+        self.dW2, self.db2 = self.fc2.dW, self.fc2.db
+        return dout + dbranch  # the skip path and the branch add up
+""",
+        "clip_grad_norm": """
+import math
+
+
+def clip_grad_norm(grads, max_norm):
+    squares = 0.0
+    for g in grads:
+        squares += float(np.vdot(g, g))
+    total_norm = math.sqrt(squares)
+    if total_norm > max_norm:
+        clipped = [np.multiply(g, max_norm / total_norm) for g in grads]
+    else:
+        clipped = [np.copy(g) for g in grads]  # new arrays even when nothing changes
+    return clipped, total_norm
+""",
+        "experiment_activations": """
+rng = np.random.default_rng(0)
+depth, width, batch = 10, 64, 32
+x = rng.standard_normal((batch, width))
+panels = {}
+for activation in ("sigmoid", "tanh", "relu"):
+    curves = {}
+    for scale in (0.5, 1.0, 2.0, 4.0):
+        weights = []
+        for _ in range(depth):
+            weights.append(rng.standard_normal((width, width)) / np.sqrt(width) * scale)
+        curves[f"scale {scale}"] = layer_grad_norms(x, weights, activation)
+    panels[activation] = curves
+plot_norms(panels)
+for activation, curves in panels.items():  # the norms of layer 1 and of layer 10
+    ends = [f"{k}: {v[0]:.0e} .. {v[-1]:.0e}" for k, v in curves.items()]
+    print(f"{activation:8s}", ",  ".join(ends))
+""",
+        "experiment_init": """
+rng = np.random.default_rng(1)
+depth, width, batch = 30, 64, 32
+x = rng.standard_normal((batch, width))
+setups = {"tanh, Xavier": ("tanh", xavier_init), "relu, He": ("relu", he_init),
+          "relu, Xavier": ("relu", xavier_init), "sigmoid, Xavier": ("sigmoid", xavier_init)}
+curves = {}
+for label, (activation, init) in setups.items():
+    weights = list(map(lambda _: init(width, width, rng), range(depth)))
+    curves[label] = layer_grad_norms(x, weights, activation)
+plot_norms({f"depth {depth}, width {width}": curves})
+for label, norms in curves.items():
+    print(f"{label:16s} layer 1: {norms[0]:.1e}   layer {depth}: {norms[-1]:.1e}")
+""",
+        "experiment_residual": """
+def stack_backward(blocks, x):
+    # forward through the blocks, loss = 0.5 * sum(out**2) / N, backward; returns the loss
+    # (afterwards every block holds its gradients dW1, db1, dW2, db2)
+    out = x
+    for block in blocks:
+        out = block.forward(out)
+    n = len(x)
+    grad = out / n
+    for k in range(len(blocks) - 1, -1, -1):
+        grad = blocks[k].backward(grad)
+    return float(np.sum(out**2) / (2 * n))
+
+
+rng = np.random.default_rng(2)
+depth, width, batch = 10, 64, 32
+x = rng.standard_normal((batch, width))
+params = [(0.1 * he_init(width, width, rng), np.zeros(width), 0.1 * he_init(width, width, rng),
+           np.zeros(width)) for _ in range(depth)]
+blocks = [ResidualBlock(*p) for p in params]
+stack_backward(blocks, x)
+plain = layer_grad_norms(x, [W for W1, _, W2, _ in params for W in (W1, W2)], "relu")
+plot_norms({"10 blocks, branches 0.1 x He": {
+    "residual blocks": [np.linalg.norm(block.dW1) for block in blocks],
+    "plain ReLU network": plain[::2]}}, xlabel="block", ylabel="||dloss/dW1|| of the block")
+""",
+        "experiment_clipping": """
+def train_stack(max_norm, lr=0.01, steps=30):
+    # gradient descent on a stack of residual blocks; returns the loss at every step
+    rng = np.random.default_rng(3)
+    width, batch = 32, 16
+    x = rng.standard_normal((batch, width))
+    params = [[he_init(width, width, rng), np.zeros(width), he_init(width, width, rng),
+               np.zeros(width)] for _ in range(8)]
+    losses = []
+    for _ in range(steps):
+        blocks = [ResidualBlock(*p) for p in params]
+        losses.append(stack_backward(blocks, x))
+        grads = [g for block in blocks for g in (block.dW1, block.db1, block.dW2, block.db2)]
+        if max_norm is not None:
+            grads = clip_grad_norm(grads, max_norm)[0]  # the clipped arrays; the norm is not needed
+        params = [[p - lr * g for p, g in zip(ps, grads[4 * i:4 * i + 4])]
+                  for i, ps in enumerate(params)]
+    return losses
+
+
+with np.errstate(over="ignore", invalid="ignore"):  # the unclipped run overflows on purpose
+    curves = {"no clipping": train_stack(None), "clipped to norm 100": train_stack(100.0)}
+plot_norms({"8 residual blocks, lr 0.01": curves}, xlabel="step", ylabel="loss")
+print({label: [f"{v:.3g}" for v in losses[:4]] for label, losses in curves.items()})
+""",
+    },
+    {
+        "layer_grad_norms": """
+class UnknownActivationError(ValueError):
+    \"\"\"layer_grad_norms was asked for an activation it does not know.\"\"\"
+
+
+def activation_and_slope(name):
+    # the activation and its derivative written with the activation's OUTPUT h
+    if name == "sigmoid":
+        return (lambda z: 1.0 / (1.0 + np.exp(-z))), (lambda h: h * (1.0 - h))
+    if name == "tanh":
+        return np.tanh, (lambda h: 1.0 - h * h)
+    if name == "relu":
+        return (lambda z: np.maximum(z, 0.0)), (lambda h: (h > 0).astype(float))
+    raise UnknownActivationError(
+        f"activation {name!r} is not one of 'sigmoid', 'tanh', 'relu'")
+
+
+def layer_grad_norms(x, weights, activation):
+    act, slope = activation_and_slope(activation)
+    norms = np.empty(len(weights))
+
+    def through(k, h_prev):
+        # layer k + 1 forward, the layers above it (recursively), then its backward:
+        # returns dloss/dh_prev and stores ||dloss/dW_{k+1}||
+        h = act(h_prev @ weights[k])
+        dh = h / x.shape[0] if k == len(weights) - 1 else through(k + 1, h)
+        dz = dh * slope(h)
+        norms[k] = np.linalg.norm((h_prev.T @ dz).ravel())
+        return dz @ weights[k].T
+
+    through(0, x)
+    return norms
+""",
+        "xavier_init": """
+def xavier_init(fan_in, fan_out, rng):
+    W = rng.standard_normal((fan_in, fan_out))
+    W *= np.sqrt(2.0) / np.sqrt(fan_in + fan_out)  # W is a new array: scaling it in place is fine
+    return W
+""",
+        "he_init": """
+def he_init(fan_in, fan_out, rng):
+    return rng.standard_normal((fan_in, fan_out)) / np.sqrt(fan_in / 2.0)
+""",
+        "residual_block": """
+class ResidualBlock:
+    def __init__(self, W1, b1, W2, b2):
+        self.W1, self.b1, self.W2, self.b2 = W1, b1, W2, b2
+
+    def forward(self, x):
+        self.x = x  # only the input is kept: backward recomputes the rest
+        z1 = np.dot(x, self.W1) + self.b1
+        return x + np.dot(np.maximum(z1, 0.0), self.W2) + self.b2
+
+    def backward(self, dout):
+        z1 = np.dot(self.x, self.W1) + self.b1
+        a1 = np.maximum(z1, 0.0)
+        self.dW2 = np.tensordot(a1, dout, axes=([0], [0]))
+        self.db2 = dout.sum(axis=0)
+        dz1 = np.dot(dout, self.W2.T) * np.heaviside(z1, 0.0)
+        self.dW1 = np.tensordot(self.x, dz1, axes=([0], [0]))
+        self.db1 = dz1.sum(axis=0)
+        return dout + np.dot(dz1, self.W1.T)
+""",
+        "clip_grad_norm": """
+def clip_grad_norm(grads, max_norm):
+    # the norm of the arrays' norms is the norm of all their entries together
+    total_norm = float(np.linalg.norm([np.linalg.norm(g) for g in grads]))
+    clipped = [np.array(g, dtype=float, copy=True) for g in grads]
+    if total_norm > max_norm:
+        for c in clipped:
+            c *= max_norm / total_norm  # in place, on my own copies
+    return clipped, total_norm
+""",
+        "experiment_activations": """
+rng = np.random.default_rng(0)
+depth, width, batch = 10, 64, 32
+x = rng.standard_normal((batch, width))
+panels = {}
+for activation in ("sigmoid", "tanh", "relu"):
+    curves = {}
+    for scale in (0.5, 1.0, 2.0, 4.0):
+        std = scale / width**0.5
+        weights = [std * rng.standard_normal(size=(width, width)) for _ in range(depth)]
+        curves.update({f"scale {scale}": layer_grad_norms(x, weights, activation)})
+    panels[activation] = curves
+plot_norms(panels)
+for activation, curves in panels.items():  # the norms of layer 1 and of layer 10
+    print(f"{activation:8s}",
+          ",  ".join(f"{k}: {v[0]:.0e} .. {v[-1]:.0e}" for k, v in curves.items()))
+""",
+        "experiment_init": """
+rng = np.random.default_rng(1)
+depth, width, batch = 30, 64, 32
+x = rng.standard_normal((batch, width))
+setups = {"tanh, Xavier": ("tanh", xavier_init), "relu, He": ("relu", he_init),
+          "relu, Xavier": ("relu", xavier_init), "sigmoid, Xavier": ("sigmoid", xavier_init)}
+curves = {}
+for label, (activation, init) in setups.items():
+    weights = []
+    while len(weights) < depth:
+        weights.append(init(width, width, rng))
+    curves[label] = np.asarray(layer_grad_norms(x, weights, activation))
+plot_norms({f"depth {depth}, width {width}": curves})
+for label, norms in curves.items():
+    print(f"{label:16s} layer 1: {norms[0]:.1e}   layer {depth}: {norms[-1]:.1e}")
+""",
+        "experiment_residual": """
+def stack_backward(blocks, x):
+    # forward through the blocks, loss = 0.5 * sum(out**2) / N, backward; returns the loss
+    # (afterwards every block holds its gradients dW1, db1, dW2, db2)
+    def run(k, h):
+        # block k forward, the blocks above it, then block k backward: returns (loss, dh)
+        if k == len(blocks):
+            return 0.5 * np.einsum("nd,nd->", h, h) / len(x), h / len(x)
+        loss, grad = run(k + 1, blocks[k].forward(h))
+        return loss, blocks[k].backward(grad)
+
+    return run(0, x)[0]
+
+
+rng = np.random.default_rng(2)
+depth, width, batch = 10, 64, 32
+x = rng.standard_normal((batch, width))
+params = [(0.1 * he_init(width, width, rng), np.zeros(width), 0.1 * he_init(width, width, rng),
+           np.zeros(width)) for _ in range(depth)]
+blocks = [ResidualBlock(*p) for p in params]
+stack_backward(blocks, x)
+plain = layer_grad_norms(x, [W for W1, _, W2, _ in params for W in (W1, W2)], "relu")
+plot_norms({"10 blocks, branches 0.1 x He": {
+    "residual blocks": [np.linalg.norm(block.dW1) for block in blocks],
+    "plain ReLU network": plain[::2]}}, xlabel="block", ylabel="||dloss/dW1|| of the block")
+""",
+        "experiment_clipping": """
+def train_stack(max_norm, lr=0.01, steps=30):
+    # gradient descent on a stack of residual blocks; returns the loss at every step
+    rng = np.random.default_rng(3)
+    width, batch = 32, 16
+    x = rng.standard_normal((batch, width))
+    params = [[he_init(width, width, rng), np.zeros(width), he_init(width, width, rng),
+               np.zeros(width)] for _ in range(8)]
+    losses = []
+    for _ in range(steps):
+        blocks = [ResidualBlock(*p) for p in params]
+        losses.append(stack_backward(blocks, x))
+        grads = [g for block in blocks for g in (block.dW1, block.db1, block.dW2, block.db2)]
+        if max_norm is not None:
+            clipped, total = clip_grad_norm(grads, max_norm)
+            grads = list(clipped)
+        params = [[p - lr * g for p, g in zip(ps, grads[4 * i:4 * i + 4])]
+                  for i, ps in enumerate(params)]
+    return losses
+
+
+with np.errstate(over="ignore", invalid="ignore"):  # the unclipped run overflows on purpose
+    curves = {"no clipping": train_stack(None), "clipped to norm 100": train_stack(100.0)}
+plot_norms({"8 residual blocks, lr 0.01": curves}, xlabel="step", ylabel="loss")
+print({label: [f"{v:.3g}" for v in losses[:4]] for label, losses in curves.items()})
+""",
+    },
+]

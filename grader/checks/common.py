@@ -140,18 +140,21 @@ FINITE_DIFFERENCES = (
     "derivative with its formula and multiply by the upstream gradient (chain rule), in float64.")
 
 
-def expect_close(entity, what, got, want, *, mistakes=(), rtol=1e-6, atol=1e-9, precise=False):
+def expect_close(entity, what, got, want, *, mistakes=(), rtol=1e-6, atol=1e-9, precise=False,
+                 precise_scale=0.0):
     """got must match want; otherwise name the first known mistake that reproduces got.
 
     mistakes: pairs (value_the_mistake_would_give, feedback_sentence). Generic ones (sign,
     constant factor) are tried after them. Reference values are never printed.
     precise: got is a gradient that backpropagation computes to machine precision (a
     nonlinear, well-conditioned case): an estimate that is only close fails, and is flagged.
+    precise_scale: for a gradient that is a sum of terms, the size of the terms (the precision a
+    float64 sum reaches is relative to them, not to a sum that nearly cancels).
     """
     got_a, want_a = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
     if close(got_a, want_a, rtol, atol):
         if precise:
-            _expect_machine_precision(entity, what, got_a, want_a)
+            _expect_machine_precision(entity, what, got_a, want_a, precise_scale)
         return
     for wrong, sentence in mistakes:
         wrong = np.asarray(wrong, dtype=np.float64)
@@ -169,8 +172,8 @@ def expect_close(entity, what, got, want, *, mistakes=(), rtol=1e-6, atol=1e-9, 
          "course.gradcheck's numerical gradient on small inputs of your own.")
 
 
-def _expect_machine_precision(entity, what, got, want):
-    scale = max(float(np.max(np.abs(want), initial=0.0)), 1e-3)
+def _expect_machine_precision(entity, what, got, want, scale=0.0):
+    scale = max(float(np.max(np.abs(want), initial=0.0)), scale, 1e-3)
     error = float(np.max(np.abs(got - want), initial=0.0))
     if error <= PRECISE_RTOL * scale:
         return
