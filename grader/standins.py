@@ -12,7 +12,7 @@ Only the standard library and numpy.
 import numpy as np
 
 __all__ = ["CallLog", "Function", "Generator", "ProbeLayer", "attribute_id", "graph",
-           "graph_state"]
+           "graph_state", "made_while"]
 
 
 class CallLog:
@@ -116,3 +116,19 @@ def Generator(seed):
 def attribute_id(obj, name):
     """Which object obj.name is (its id), to tell an update in place from a new array."""
     return id(getattr(obj, name))
+
+
+def made_while(cls, fn, args):
+    """[fn(*args), how many cls objects were made meanwhile]: whether seed_graph builds a graph
+    of Values or returns a closed form. cls.__init__ is put back afterwards."""
+    original, made = cls.__init__, [0]
+
+    def counting(self, *a, **k):
+        made[0] += 1
+        original(self, *a, **k)
+
+    cls.__init__ = counting
+    try:
+        return [fn(*args), made[0]]
+    finally:
+        cls.__init__ = original

@@ -18,7 +18,6 @@ import numpy as np
 
 from grader import reference as ref
 from grader.course_secret import secret_seed
-from grader.sandbox_runner import Remote
 
 from .common import (
     Mistake,
@@ -623,8 +622,8 @@ def check_seed_graph(seed_graph, Value, backward=None, topological_order=None):
 def _check_seed_graph(name, seed_graph, Value):
     for k, point in enumerate(_seed_points()):
         if k == 0:
-            got, made = _counting_values(Value, lambda p=point: call(name, seed_graph, *p))
-            if made == 0:  # None: not counted
+            got, made = _counting_values(name, Value, seed_graph, point)
+            if made == 0:
                 fail(name, "seed_graph should build the graph from Value objects (w = Value(w), "
                      "...) and call backward() on it; the closed form is only for checking.")
         else:
@@ -652,26 +651,11 @@ def _check_seed_graph(name, seed_graph, Value):
             (x * want_db + 2 * w, "u8 = 0.5 * u7: the path through u7 should add w, not 2w.")], precise=True)
 
 
-def _counting_values(Value, run):
-    """Run seed_graph while counting the Values it creates (the class is restored afterwards).
-
-    Under isolated grading Value is a proxy of the student's class and its __init__ cannot be
-    swapped from here; the count is then unknown (None) and this one test is skipped."""
-    if isinstance(Value, Remote):
-        return run(), None
-    original = Value.__init__
-    made = [0]
-
-    def counting_init(self, *args, **kwargs):
-        made[0] += 1
-        original(self, *args, **kwargs)
-
-    Value.__init__ = counting_init
-    try:
-        result = run()
-    finally:
-        Value.__init__ = original
-    return result, made[0]
+def _counting_values(name, Value, seed_graph, point):
+    """seed_graph(*point) while counting the Values it makes, where the student's code runs
+    (standins.made_while): (its result, the count)."""
+    got, made = call(name, lambda: standin(Value, "made_while", Value, seed_graph, list(point)))
+    return got, made
 
 
 # ---------------------------------------------------------------------------------------------
