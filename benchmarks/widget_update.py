@@ -31,7 +31,6 @@ from course.widgets import (
     vanishing_gradient_explorer,
     vanishing_state,
 )
-from grader.reference import chain_backward, chain_forward, layer_grad_norms
 
 TARGET_MS = 50
 W, B = (2.0, -1.5, 3.0), (0.5, 1.0, -1.0)  # the chain explorer's start in lecture 2
@@ -62,7 +61,7 @@ def replot_sigmoid(z):
 
 
 def replot_chain(x):
-    state = chain_state(x, W, B, chain_forward, chain_backward)
+    state = chain_state(x, W, B)
     positions, edges, values, grads = {"x": (0.0, 0.0)}, [], {"x": x}, {"x": state["dx"]}
     previous = "x"
     for k in range(1, len(W) + 1):
@@ -82,7 +81,7 @@ def replot_chain(x):
 
 
 def replot_vanishing(depth):
-    state = vanishing_state(depth, 1.0, "sigmoid", layer_grad_norms)
+    state = vanishing_state(depth, 1.0, "sigmoid")
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     ax.semilogy(state["layers"], state["norms"], "o-")
     ax.set_xlabel("layer k")
@@ -111,8 +110,8 @@ def milliseconds(action, values):
 def cases():
     """(explorer, control, its slider, values to set, the re-plot-everything function)."""
     sigmoid_widget = sigmoid_explorer(z=1.0)
-    chain_widget = chain_explorer(chain_forward, chain_backward, x=1.0, w=W, b=B)
-    vanishing_widget = vanishing_gradient_explorer(layer_grad_norms, depth=10)
+    chain_widget = chain_explorer(x=1.0, w=W, b=B)
+    vanishing_widget = vanishing_gradient_explorer(depth=10)
     return [
         ("sigmoid (lecture 1)", "z", sigmoid_widget.slider, (-8, 8, 0.1), replot_sigmoid),
         ("chain (lecture 2)", "x", chain_widget.x_slider, (-3, 3, 0.1), replot_chain),

@@ -1,7 +1,8 @@
 """The project's one gradient checker (after CS231n's gradient_check.py): small helpers, one job each.
 
-Check a backward with a *random* upstream gradient: with dout = ones, a backward that sums the
-wrong axis or forgets a transpose of a square matrix can still pass.
+Check a backward with a *random* upstream gradient: with dout = ones, a backward that sums over
+the wrong axis still passes when the two axes have the same length (db = dout.sum(axis=1) for a
+batch of N = M examples gives the same N * ones as dout.sum(axis=0)); a random dout exposes it.
 """
 
 import numpy as np

@@ -10,10 +10,10 @@ it), at a fraction of the cost (benchmarks/widget_update.py). Because the pictur
 widget model, a notebook saved with its widget state shows the last picture and numbers even
 before anything runs.
 
-What they show: every number comes from a plain function (sigmoid_state, chain_state,
-vanishing_state) that tests call without a browser, and `explorer.update()` returns it.
-course/ ships to students without grader/, so the explorers that need the reference math
-take those functions as arguments: chain_explorer(chain_forward, chain_backward).
+What they show: every number comes from a plain function of this module (sigmoid_state,
+chain_state, vanishing_state) that tests call without a browser and compare with the course's
+grading reference; `explorer.update()` returns it. Each computes a whole picture (the chain's
+every node, a whole network's layers), never one of the assignments' functions.
 """
 
 import html
@@ -29,6 +29,17 @@ from .activations import sigmoid
 from .plotting import draw_circuit, fill_circuit
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
+# Opened without a live kernel, a notebook shows the explorer saved with it, and ipywidgets marks
+# every saved widget with a red "disconnected" icon that reads like an error. It is a picture of
+# the last run, so the explorer says that instead. The readout carries this style and note: the
+# HTML is saved with the widget, so it applies wherever the widget is shown.
+SAVED_NOTE = (
+    "<style>.backprop-explorer.jupyter-widgets-disconnected::before,"
+    " .backprop-explorer .jupyter-widgets-disconnected::before {content: none; display: none}"
+    " .backprop-saved-note {display: none; font-style: italic; opacity: 0.7}"
+    " .jupyter-widgets-disconnected .backprop-saved-note {display: block}</style>"
+    '<div class="backprop-saved-note">The picture and numbers of the last run, saved with the'
+    " notebook: run the cell to use the controls.</div>")
 
 
 def figure_png(fig):
@@ -72,6 +83,7 @@ class Explorer:
         self.readout = widgets.HTML()
         self.widget = widgets.VBox([control_box or widgets.VBox(self.controls),
                                     self.image, self.readout])
+        self.widget.add_class("backprop-explorer")  # SAVED_NOTE's style applies inside it
         for control in self.controls:
             control.observe(self._on_change, names="value")
         self.update()
@@ -86,7 +98,8 @@ class Explorer:
         state = self.state()
         self.draw(state)
         lines = self.lines(state)
-        self.readout.value = "<br>".join(html.escape(line, quote=False) for line in lines)
+        self.readout.value = SAVED_NOTE + "<br>".join(html.escape(line, quote=False)
+                                                      for line in lines)
         self.image.value = self.render()
         self.last_state = state
         return state
@@ -189,32 +202,33 @@ def sigmoid_explorer(z=0.0):
 
 # ----------------------------------------------------------------------------- scalar chain
 
-def chain_state(x, w, b, chain_forward, chain_backward, dy=1.0):
-    """Every node of the chain h_0 = x, z_k = w_k h_{k-1} + b_k, h_k = sigma(z_k), y = h_L,
-    with f = dy * y (so df/dy = dy): the forward values h, z and the gradients df/dh, df/dz,
-    df/dw, df/db, df/dx, all from chain_forward / chain_backward (the a1 contract)."""
+def chain_state(x, w, b, dy=1.0):
+    """Every node of the chain h_0 = x, z_k = w_k h_{k-1} + b_k, h_k = sigma(z_k), k = 1..K,
+    with f = dy * h_K (so df/dh_K = dy): the forward values h, z and the gradients df/dh,
+    df/dz, df/dw, df/db of every node (df/dh[0] is df/dx)."""
     w, b = [float(v) for v in w], [float(v) for v in b]
-    L = len(w)
-    # h_k is the output of the first k layers: asks only the contract, not a cache's layout.
-    h = [float(x)] + [float(chain_forward(x, w[:k], b[:k])[0]) for k in range(1, L + 1)]
-    y, cache = chain_forward(x, w, b)
-    dw, db, dx = chain_backward(dy, cache)
-    dz = [float(v) for v in db]  # z_k enters f only through b_k's sum, so df/dz_k = df/db_k
-    # df/dh_k for 0 < k < L is upstream df/dz_{k+1} times local dz_{k+1}/dh_k = w_{k+1}.
-    dh = [float(dx)] + [dz[k] * w[k] for k in range(1, L)] + [float(dy)]
-    return {"h": h, "z": [w[k] * h[k] + b[k] for k in range(L)], "y": float(y),
-            "dh": dh, "dz": dz, "dw": [float(v) for v in dw], "db": dz, "dx": float(dx)}
+    h, z = [float(x)], []
+    for w_k, b_k in zip(w, b):
+        z.append(w_k * h[-1] + b_k)
+        h.append(float(sigmoid(z[-1])))
+    K = len(w)
+    dh, dz = [0.0] * (K + 1), [0.0] * K
+    dh[K] = float(dy)
+    for k in range(K, 0, -1):  # from the output down: upstream times local
+        dz[k - 1] = dh[k] * h[k] * (1.0 - h[k])  # sigma'(z_k) from the output h_k
+        dh[k - 1] = dz[k - 1] * w[k - 1]
+    dw = [dz[k] * h[k] for k in range(K)]  # dz_k/dw_k = h_{k-1}
+    return {"h": h, "z": z, "y": h[-1], "dh": dh, "dz": dz, "dw": dw, "db": list(dz),
+            "dx": dh[0]}
 
 
 class ChainExplorer(Explorer):
     GAP = 1.6  # distance between nodes in the diagram
 
-    def __init__(self, chain_forward, chain_backward, x=1.0, w=(2.0, -1.5, 3.0),
-                 b=(0.5, 1.0, -1.0)):
+    def __init__(self, x=1.0, w=(2.0, -1.5, 3.0), b=(0.5, 1.0, -1.0)):
         if len(w) != len(b):
             raise ValueError(f"w and b must have the same length, got {len(w)} and {len(b)}.")
-        self.chain_forward, self.chain_backward = chain_forward, chain_backward
-        self.L = L = len(w)
+        self.K = K = len(w)
         width = widgets.Layout(width="300px")
         self.x_slider = widgets.FloatSlider(value=x, min=-3, max=3, step=0.1, description="x",
                                             layout=width)
@@ -230,7 +244,7 @@ class ChainExplorer(Explorer):
 
         positions, edges, labels = {"x": (0.0, 0.0)}, [], {"x": "$x$"}
         previous = "x"
-        for k in range(1, L + 1):
+        for k in range(1, K + 1):
             zx, hx = (2 * k - 1) * self.GAP, 2 * k * self.GAP
             positions.update({f"z{k}": (zx, 0.0), f"h{k}": (hx, 0.0),
                               f"w{k}": (zx - 1.2, 1.5), f"b{k}": (zx + 1.2, 1.5)})
@@ -239,7 +253,7 @@ class ChainExplorer(Explorer):
             edges += [(previous, f"z{k}"), (f"w{k}", f"z{k}"), (f"b{k}", f"z{k}"),
                       (f"z{k}", f"h{k}")]
             previous = f"h{k}"
-        fig = Figure(figsize=(1.1 + 1.45 * 2 * L, 3.4), dpi=100)
+        fig = Figure(figsize=(1.1 + 1.45 * 2 * K, 3.4), dpi=100)
         ax = fig.add_axes((0.0, 0.0, 1.0, 0.86))
         self.texts = draw_circuit(ax, positions, edges, labels)
         self.title = fig.suptitle("")
@@ -249,13 +263,12 @@ class ChainExplorer(Explorer):
 
     def state(self):
         return chain_state(self.x_slider.value, [s.value for s in self.w_sliders],
-                           [s.value for s in self.b_sliders],
-                           self.chain_forward, self.chain_backward)
+                           [s.value for s in self.b_sliders])
 
     def node_values(self, state):
         """({node: forward value}, {node: df/dnode}) for every node of the diagram."""
         values, grads = {"x": state["h"][0]}, {"x": state["dx"]}
-        for k in range(1, self.L + 1):
+        for k in range(1, self.K + 1):
             values.update({f"z{k}": state["z"][k - 1], f"h{k}": state["h"][k],
                            f"w{k}": self.w_sliders[k - 1].value,
                            f"b{k}": self.b_sliders[k - 1].value})
@@ -265,23 +278,23 @@ class ChainExplorer(Explorer):
 
     def draw(self, state):
         fill_circuit(self.texts, *self.node_values(state))
-        self.title.set_text(f"f = y = h_{self.L} = {state['y']:.4f}     "
+        self.title.set_text(f"f = ŷ = h_{self.K} = {state['y']:.4f}     "
                             "green: forward value     red: ∂f/∂(node)")
 
     def lines(self, state):
-        rows = [f"y = h_{self.L} = {state['y']:.6f}   (f = y, so ∂f/∂y = 1)",
+        rows = [f"ŷ = h_{self.K} = {state['y']:.6f}   (f = ŷ, so ∂f/∂ŷ = 1)",
                 f"∂f/∂x = {state['dx']:.6g}"]
-        for k in range(1, self.L + 1):
+        for k in range(1, self.K + 1):
             rows.append(f"layer {k}: z = {state['z'][k - 1]:.4f}, h = {state['h'][k]:.4f}, "
                         f"∂f/∂h = {state['dh'][k]:.6g}, ∂f/∂w = {state['dw'][k - 1]:.6g}, "
                         f"∂f/∂b = {state['db'][k - 1]:.6g}")
         return rows
 
 
-def chain_explorer(chain_forward, chain_backward, x=1.0, w=(2.0, -1.5, 3.0), b=(0.5, 1.0, -1.0)):
-    """Sliders for x, w_k and b_k of h_k = sigma(w_k h_{k-1} + b_k) (L = len(w)); the diagram
-    shows the forward value and the gradient of f = h_L on every node."""
-    return ChainExplorer(chain_forward, chain_backward, x, w, b)
+def chain_explorer(x=1.0, w=(2.0, -1.5, 3.0), b=(0.5, 1.0, -1.0)):
+    """Sliders for x, w_k and b_k of h_k = sigma(w_k h_{k-1} + b_k) (K = len(w)); the diagram
+    shows the forward value and the gradient of f = h_K on every node."""
+    return ChainExplorer(x, w, b)
 
 
 # ----------------------------------------------------------------------------- deep MLP
@@ -298,19 +311,33 @@ def make_deep_mlp(depth, scale, width=32, n=64, seed=0):
     return x, weights
 
 
-def vanishing_state(depth, scale, activation, layer_grad_norms, width=32, n=64, seed=0):
-    """The per-layer gradient norms the explorer plots: layer_grad_norms on make_deep_mlp(...)."""
+def vanishing_state(depth, scale, activation, width=32, n=64, seed=0):
+    """The per-layer gradient norms the explorer plots, for the network of make_deep_mlp(...):
+    h_k = act(h_{k-1} W_k) without biases, loss L = sum(h_K^2) / 2N, and ||dL/dW_k||_F for
+    k = 1..depth (layer 1 next to the input)."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}.")
     x, weights = make_deep_mlp(depth, scale, width, n, seed)
-    norms = np.asarray(layer_grad_norms(x, weights, activation), dtype=np.float64)
+    act = {"sigmoid": sigmoid, "tanh": np.tanh, "relu": lambda v: np.maximum(v, 0.0)}[activation]
+    activations = [x]  # h_0 .. h_K
+    for weight in weights:
+        activations.append(act(activations[-1] @ weight))
+    grad = activations[-1] / n  # dL/dh_K
+    norms = np.zeros(depth)
+    for k in range(depth, 0, -1):
+        out = activations[k]
+        # the activation's derivative from its output h_k (relu: 1 where the output is > 0)
+        local = {"sigmoid": out * (1.0 - out), "tanh": 1.0 - out**2, "relu": (out > 0.0) * 1.0}
+        grad_z = grad * local[activation]
+        norms[k - 1] = np.linalg.norm(activations[k - 1].T @ grad_z)
+        grad = grad_z @ weights[k - 1].T
     return {"depth": int(depth), "scale": float(scale), "activation": activation,
             "layers": np.arange(1, depth + 1), "norms": norms,
             "first_over_last": float(norms[0] / norms[-1])}
 
 
 class VanishingExplorer(Explorer):
-    def __init__(self, layer_grad_norms, depth=10, scale=1.0, activation="sigmoid", width=32,
-                 n=64, seed=0):
-        self.layer_grad_norms = layer_grad_norms
+    def __init__(self, depth=10, scale=1.0, activation="sigmoid", width=32, n=64, seed=0):
         self.width, self.n, self.seed = width, n, seed
         # continuous_update=False: recompute when the slider is released, not on every pixel
         self.depth_slider = widgets.IntSlider(value=depth, min=2, max=40, description="depth",
@@ -326,7 +353,7 @@ class VanishingExplorer(Explorer):
         ax.set_yscale("log", nonpositive="mask")  # a zero norm (dead ReLUs) is left out
         (self.norm_line,) = ax.plot([], [], "o-", color="C3")
         ax.set_xlabel("layer k  (1 = next to the input)")
-        ax.set_ylabel(r"$\|\partial\,\mathrm{loss}/\partial W_k\|_F$")
+        ax.set_ylabel(r"$\|\partial L/\partial W_k\|_F$")
         ax.grid(alpha=0.3, which="both")
         # x shows the depth slider's whole range, so a new depth only adds or removes points
         # and the x-axis stays in the background, drawn once.
@@ -342,8 +369,7 @@ class VanishingExplorer(Explorer):
 
     def state(self):
         return vanishing_state(self.depth_slider.value, self.scale_slider.value,
-                               self.activation_buttons.value, self.layer_grad_norms,
-                               self.width, self.n, self.seed)
+                               self.activation_buttons.value, self.width, self.n, self.seed)
 
     def draw(self, state):
         self.norm_line.set_data(state["layers"], state["norms"])
@@ -357,12 +383,11 @@ class VanishingExplorer(Explorer):
         norms = state["norms"]
         setting = f"{state['activation']}, weight std = {state['scale']:.2f}/√{self.width}"
         return [f"{setting}, depth {state['depth']}",
-                f"‖∂loss/∂W_1‖ = {norms[0]:.3g}   ‖∂loss/∂W_{state['depth']}‖ = {norms[-1]:.3g}",
+                f"‖∂L/∂W_1‖ = {norms[0]:.3g}   ‖∂L/∂W_{state['depth']}‖ = {norms[-1]:.3g}",
                 f"first/last = {state['first_over_last']:.3g}"]
 
 
-def vanishing_gradient_explorer(layer_grad_norms, depth=10, scale=1.0, activation="sigmoid",
-                                width=32, n=64, seed=0):
+def vanishing_gradient_explorer(depth=10, scale=1.0, activation="sigmoid", width=32, n=64, seed=0):
     """Depth, weight-scale and activation controls over a plot (log scale) of the per-layer
-    gradient norms layer_grad_norms(x, weights, activation) of make_deep_mlp(...)."""
-    return VanishingExplorer(layer_grad_norms, depth, scale, activation, width, n, seed)
+    gradient norms ||dL/dW_k|| of the network of make_deep_mlp(...) (vanishing_state)."""
+    return VanishingExplorer(depth, scale, activation, width, n, seed)

@@ -1,6 +1,9 @@
-"""The seeds' worked examples: their inputs and the numbers they state (each checked by a test).
+"""The worked examples of the course's sources (CS231n's notes, a 2019 blog post on gradient
+descent and backpropagation, Nankai University's lecture 4): their inputs and the numbers they
+state, each checked by a test against the grading reference.
 
-Only data lives here, no implementation, so students may import it to check their own code.
+Students may import it to check their own code: data, and the hand-derived closed form that
+assignment 3's graph must reproduce (an engine built from Value is what that assignment grades).
 """
 
 import numpy as np
@@ -20,9 +23,9 @@ STAGED_INPUT = (3.0, -4.0)
 
 
 def seed_network_arrays():
-    """The 2-2-2 sigmoid network of the seeds as arrays for Affine layers (y = x @ W + b).
+    """The 2-2-2 sigmoid network of the 2019 blog post as arrays for Affine layers (x @ W + b).
 
-    The seeds number the weights w1..w8 with h1 = sigma(w1 i1 + w2 i2 + b1),
+    The post numbers the weights w1..w8 with h1 = sigma(w1 i1 + w2 i2 + b1),
     h2 = sigma(w3 i1 + w4 i2 + b2), o1 = sigma(w5 h1 + w6 h2 + b3), o2 = sigma(w7 h1 + w8 h2 + b4);
     with examples in rows, column j of W holds the weights into neuron j.
     Returns (i, o, W1, b1, W2, b2), i and o of shape (1, 2).
@@ -36,7 +39,7 @@ def seed_network_arrays():
     return i, o, W1, b1, W2, b2
 
 
-# The numbers the seed prints for that network (verified against the reference to 1e-12).
+# The numbers the post prints for that network (the reference agrees to 12 significant digits).
 SEED_NETWORK_NUMBERS = {
     "h1_in": 0.6000000000000001,
     "h1_out": 0.6456563062257954,
@@ -56,7 +59,7 @@ SEED_NETWORK_NUMBERS = {
 
 
 def seed_graph_closed_form(w, b, x, y):
-    """The seeds' hand-derived answer for f(w, b) = 1/2 (sigma(wx+b) - y)^2 + 1/2 w^2:
+    """Nankai lecture 4's hand-derived answer for f(w, b) = 1/2 (sigma(wx+b) - y)^2 + 1/2 w^2:
     df/db = sigma'(wx+b)(sigma(wx+b) - y) and df/dw = x df/db + w (w feeds u1 and u7)."""
     s = 1.0 / (1.0 + np.exp(-(w * x + b)))
     f = 0.5 * (s - y) ** 2 + 0.5 * w**2

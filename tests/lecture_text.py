@@ -1,5 +1,5 @@
 """Reading what a stored lecture notebook shows (its cells, what they printed, its prose),
-the checks every stored lecture passes, and the seed graph the lectures draw."""
+the checks every stored lecture passes, and the graph of lecture 5 built from the reference."""
 
 import re
 
@@ -67,6 +67,37 @@ def assert_executed_in_order_without_errors_or_warnings(nb):
 def assert_no_absolute_paths(nb):
     for c in nb.cells:
         assert not re.search(r"""["'](/|[A-Za-z]:\\)""", c.source), c.id
+
+
+def assert_self_checks(nb, at_least=3):
+    """At least AT_LEAST "predict, then run" questions, each with its answer folded away."""
+    checks = [c for c in nb.cells if c.cell_type == "markdown"
+              and c.source.startswith("**Predict, then run.**")]
+    assert len(checks) >= at_least, f"{len(checks)} self-checks"
+    for c in checks:
+        assert re.search(r"\n<details><summary>Answer</summary>\n.+\n</details>$", c.source,
+                         re.DOTALL), c.id
+
+
+def assert_speaks_to_students(nb):
+    """No testing markers in what a student reads, and sources named, never "the seeds"."""
+    for c in nb.cells:
+        assert "NBVAL" not in c.source, c.id
+        if c.cell_type == "markdown":
+            assert not re.search(r"\bseeds?\b", c.source, re.IGNORECASE), c.id
+
+
+def assert_imports_only_the_course_package(nb):
+    """A lecture runs in a student's copy: numpy, matplotlib, the standard library and course/
+    (plus torch in the cells tagged requires-torch), never grader or an assignment's answer."""
+    for c in code_cells(nb):
+        for module in re.findall(r"^\s*(?:from|import)\s+([\w.]+)", c.source, re.MULTILINE):
+            top = module.split(".")[0]
+            if top == "torch":
+                assert "requires-torch" in c.metadata.get("tags", []), c.id
+            else:
+                assert top in {"math", "time", "numpy", "matplotlib", "course"}, (c.id, module)
+            assert module != "course.reference", c.id
 
 
 def seed_graph_nodes(w=0.5, b=-0.3, x=1.5, y=1.0):

@@ -14,7 +14,6 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from course.bundle import write_bundle
-from grader.answers import write_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,9 +32,8 @@ class StudentEnv:
         return env
 
 
-def make_student_env(base, answers=()):
-    """A StudentEnv in the folder BASE: the bundle in BASE/course, its venv in BASE/venv, and
-    if ANSWERS names assignments, their answers pack installed too (from BASE/answers)."""
+def make_student_env(base):
+    """A StudentEnv in the folder BASE: the bundle in BASE/course, its venv in BASE/venv."""
     base = Path(base)
     copy, venv = base / "course", base / "venv"
     write_bundle(ROOT, copy)
@@ -52,10 +50,6 @@ def make_student_env(base, answers=()):
     write_console_scripts(python, prefix="jupyter")
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q",
                     "--no-deps", "-e", str(copy)], check=True)
-    if answers:
-        write_answers(ROOT, base / "answers", answers)
-        subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q",
-                        "--no-deps", "-e", str(base / "answers")], check=True)
     no_grader = subprocess.run([python, "-c", "import grader"], cwd=base, capture_output=True,
                                check=False)
     assert no_grader.returncode != 0, "the student's venv must not see the checkout's grader"

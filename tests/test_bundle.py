@@ -40,7 +40,7 @@ def text_of(path):
 def test_the_bundle_is_lectures_assignments_course_and_install_notes(bundle):
     out, written = bundle
     expected = (repo_files("lectures", "*.ipynb") | repo_files("assignments")
-                | repo_files("course", "*.py") | {Path("pyproject.toml"), Path("INSTALL.md")})
+                | repo_files("course") | {Path("pyproject.toml"), Path("INSTALL.md")})
     assert set(written) == expected
     assert sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file()) == sorted(expected)
     for rel in expected - {Path("pyproject.toml"), Path("INSTALL.md")}:
@@ -126,6 +126,10 @@ def test_the_package_is_the_course_package_with_the_student_dependencies(bundle)
     assert project["project"]["name"] == DISTRIBUTION
     assert project["tool"]["setuptools"]["packages"] == ["course"]
     assert project["project"]["scripts"] == {"backprop-course": "course.cli:main"}
+    assert project["project"]["optional-dependencies"] == {
+        "torch": tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+            "optional-dependencies"]["torch"]}
+    assert project["tool"]["setuptools"]["package-data"] == {"course": ["lab_settings/*.json"]}
     names = {re.split(r"[<>=!~ ;\[]", spec)[0] for spec in project["project"]["dependencies"]}
     assert {"jupyterlab", "numpy", "matplotlib", "ipywidgets", "nbgrader"} <= names
     assert not names & {"pytest", "nbval", "hypothesis", "ruff"}
@@ -138,7 +142,8 @@ def test_install_notes_give_the_students_commands(bundle):
                     ".venv/bin/jupyter trust lectures/*.ipynb",
                     ".venv/bin/backprop-course lab"):
         assert command in notes
-    assert "Lectures 2 to 5 run the course's own answers" in notes
+    assert "Every lecture runs from start to finish in this copy" in notes
+    assert '.venv/bin/pip install -e ".[torch]"' in notes  # the optional extra, named
 
 
 def test_bundling_into_the_course_itself_is_refused():
@@ -165,7 +170,7 @@ def solution_lines():
 
 
 def test_no_lecture_imports_grader(bundle):
-    # they take the reference answers from course.reference (tests/test_answers.py)
+    # they teach with their own code (tests/test_student_lectures.py runs them in a copy)
     out, _ = bundle
     importers = [p.name for p in (out / "lectures").glob("*.ipynb")
                  if IMPORTS_GRADER.search(text_of(p))]

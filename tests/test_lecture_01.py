@@ -172,3 +172,13 @@ def test_ends_with_summary_and_the_assignment(nb):
     last = nb.cells[-1]
     assert last.cell_type == "markdown" and "Summary" in last.source
     assert "a1_scalar_backprop" in last.source
+
+
+def test_the_notation_table_sets_out_the_course_notation(nb):
+    table = next(c.source for c in nb.cells if c.get("id") == "notation")
+    for row in ("| $x$ | the input: a batch of $N$ examples, **one per row**",
+                r"| $z_k = h_{k-1} W_k + b_k$", r"$h_0 = x$", r"| $\hat y = h_K$ | the network's output",
+                "| $y$ | the target", "| $L$ | the loss", "**it has the shape of $v$**",
+                "`x @ W + b` with `x` of shape $(N, D)$ and `W` of shape $(D, M)$"):
+        assert row in table, row
+    assert "Nielsen's column vectors" in table  # other conventions: said once, where they occur

@@ -1,7 +1,7 @@
-"""Lecture 4 states numbers in its prose: each is recomputed here with the reference functions,
-and must appear in the stored outputs (which nbval compares with a fresh run) and match the text.
-Helpers the lecture defines (its Standardize layer, its network builders) are taken from the
-notebook itself and checked on their own."""
+"""Lecture 4 teaches with its own inline code; every number it shows is recomputed here with the
+grading reference (grader.reference) and must appear in the stored outputs (which nbval compares
+with a fresh run) and match the text. Helpers the lecture defines (its Standardize layer, its
+network builders) are taken from the notebook itself and checked against the reference."""
 
 import math
 import re
@@ -10,10 +10,16 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from lecture_text import markdown_text, printed_text
+from lecture_text import (
+    assert_imports_only_the_course_package,
+    assert_self_checks,
+    assert_speaks_to_students,
+    markdown_text,
+    printed_text,
+)
 
 from course.gradcheck import numerical_vjp
-from course.widgets import make_deep_mlp
+from course.widgets import make_deep_mlp, vanishing_state
 from grader.reference import (
     ResidualBlock,
     chain_backward,
@@ -50,8 +56,8 @@ def prose(nb):
 def lecture(nb):
     """The lecture's own helpers, by running the cells that define them (and the imports)."""
     namespace = {}
-    wanted = ("import ", "def mlp_gradients", "class Standardize", "def init_mlp", "inits = ",
-              "def block_input_grad_norms")
+    wanted = ("import ", "activations = ", "ACTIVATION = ", "def mlp_gradients", "class Standardize", "INITS = ",
+              "def block_input_grad_norms", "def chain_values")
     for cell in nb.cells:
         if cell.cell_type == "code" and any(cell.source.startswith(w) or f"\n{w}" in cell.source
                                             for w in wanted):
@@ -76,7 +82,15 @@ def test_no_absolute_paths_and_seeded_randomness(nb):
     source = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
     assert not re.search(r"['\"](/|[A-Za-z]:\\)", source)
     assert "default_rng()" not in source and "np.random.rand" not in source
-    assert "class ResidualBlock" not in source and "def layer_grad_norms" not in source
+    # the assignment's functions stay the student's: no function with a4's names or contract
+    for name in ("ResidualBlock", "layer_grad_norms", "clip_grad_norm", "xavier_init", "he_init"):
+        assert not re.search(rf"^(class|def) {name}\b", source, re.MULTILINE), name
+
+
+def test_runs_in_a_students_copy_and_speaks_to_students(nb):
+    assert_imports_only_the_course_package(nb)
+    assert_speaks_to_students(nb)
+    assert_self_checks(nb)
 
 
 def test_gradient_is_the_product_of_the_layer_factors(printed):
@@ -87,7 +101,7 @@ def test_gradient_is_the_product_of_the_layer_factors(printed):
     dx = chain_backward(1.0, chain_forward(x, w, b)[1])[2]
     assert product == pytest.approx(dx, rel=1e-12)
     assert f"prod_t sigma'(z_t) w_t = {product:.6e}" in printed
-    assert f"chain_backward's df/dx = {dx:.6e}" in printed
+    assert f"backward loop's df/dx  = {dx:.6e}" in printed
 
 
 def test_sigmoid_factor_numbers(printed, prose):
@@ -99,8 +113,20 @@ def test_sigmoid_factor_numbers(printed, prose):
     for c in (0.5, 1.0, 2.0, 4.0, 8.0):
         _, cache = chain_forward(0.5, [c] * 10, [0.0] * 10)
         dx = chain_backward(1.0, cache)[2]
-        assert f"w_t = {c}: df/dx = {dx:.2e}" in printed
-        assert abs(dx) < 1e-5  # the sigmoid chain never explodes
+        assert f"w_t = {c}, b_t = 0: df/dx = {dx:.2e}" in printed
+        assert abs(dx) < 1e-5  # with zero biases the sigmoid chain does not explode
+    assert "multiplies** the gradient by a factor of at most $|w_t|/4$" in prose
+    assert "divides the gradient by 4" not in prose
+
+
+def test_a_sigmoid_chain_can_explode_when_biases_keep_z_at_zero(printed, prose):
+    # w = 6, biases chosen so that every pre-activation is 0: each factor is 6/4 = 1.5
+    _, cache = chain_forward(0.5, [6.0] * 10, [-3.0] * 10)
+    dx = chain_backward(1.0, cache)[2]
+    assert dx == pytest.approx(1.5**10, rel=1e-12)
+    assert f"df/dx = {dx:.2f};  1.5 ** 10 = {1.5**10:.2f}" in printed
+    assert "pre-activations: [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]" in printed
+    assert r"$1.5^{10} \approx 58$" in prose and "Rarely" not in prose
 
 
 @pytest.fixture(scope="module")
@@ -164,22 +190,41 @@ def test_standardize_layer_is_correct(lecture):
 
 def test_lecture_network_is_layer_grad_norms(lecture):
     x, weights = make_deep_mlp(6, 1.3, width=8, n=10, seed=3)
+    # the network the explorer measures is the reference's too
+    for act in ACTIVATIONS:
+        np.testing.assert_allclose(vanishing_state(6, 1.3, act, width=8, n=10, seed=3)["norms"],
+                                   layer_grad_norms(x, weights, act), rtol=1e-12)
     for act in ACTIVATIONS:
         grads = lecture["mlp_gradients"](x, weights, act)
         np.testing.assert_allclose(lecture["frobenius_norms"](grads),
                                    layer_grad_norms(x, weights, act), rtol=1e-12)
 
 
-def test_ruling_out_bad_initialisations(printed, prose, lecture):
-    init_mlp = lecture["init_mlp"]
+def test_the_lectures_initialisations_are_the_references(lecture):
+    for name, reference in (("Xavier", xavier_init), ("He", he_init)):
+        np.testing.assert_array_equal(lecture["INITS"][name](32, 16, np.random.default_rng(7)),
+                                      reference(32, 16, np.random.default_rng(7)))
+
+
+def init_network(init, depth=20, width=32, n=64, seed=0):
+    """The lecture's init_mlp, with the reference initialisers."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, width))
+    return x, [init(width, width, rng) for _ in range(depth)]
+
+
+INITS = {"N(0, 0.01^2)": lambda n_in, n_out, rng: 0.01 * rng.standard_normal((n_in, n_out)),
+         "N(0, 1)": lambda n_in, n_out, rng: rng.standard_normal((n_in, n_out)),
+         "Xavier": xavier_init, "He": he_init}
+
+
+def test_ruling_out_bad_initialisations(printed, prose):
     found = {}
     for act in ("tanh", "relu"):
-        for name in ("N(0, 0.01^2)", "N(0, 1)", "Xavier", "He"):
-            init = lecture["inits"][name]
-            n = layer_grad_norms(*init_mlp(init), act)
+        for name, init in INITS.items():
+            n = layer_grad_norms(*init_network(init), act)
             found[act, name] = n
             assert f"{act:5} {name:13} |dW_1| = {n[0]:8.2e}   |dW_20| = {n[-1]:8.2e}" in printed
-    assert lecture["inits"]["Xavier"] is xavier_init and lecture["inits"]["He"] is he_init
     assert order(found["tanh", "N(0, 0.01^2)"][0]) == -48
     assert order(found["relu", "N(0, 0.01^2)"][0]) == -54
     assert f"{found['tanh', 'N(0, 1)'][0]:.1e}" == "3.9e+04"
@@ -190,10 +235,44 @@ def test_ruling_out_bad_initialisations(printed, prose, lecture):
     for claim in (r"$10^{-48}$", r"$10^{-54}$", r"$3.9 \times 10^{4}$", r"$10^{24}$",
                   r"about $10^{-5}$", "(8.9 and 11.8)"):
         assert claim in prose
-    sigmoid_xavier = layer_grad_norms(*init_mlp(xavier_init), "sigmoid")
-    relu_he = layer_grad_norms(*init_mlp(he_init), "relu")
+    sigmoid_xavier = layer_grad_norms(*init_network(xavier_init), "sigmoid")
+    relu_he = layer_grad_norms(*init_network(he_init), "relu")
     assert f"first/last = {sigmoid_xavier[0] / sigmoid_xavier[-1]:.2e}" in printed
     assert f"first/last = {relu_he[0] / relu_he[-1]:.2e}" in printed
+
+
+def test_tiny_weights_shrink_the_signal_as_the_variance_argument_says(printed, prose):
+    # not "about 100 times per layer": 0.01 * sqrt(32) for tanh, 0.01 * sqrt(16) for ReLU
+    x, weights = init_network(INITS["N(0, 0.01^2)"])
+    for act, f, predicted, shown in (("tanh", np.tanh, 0.01 * np.sqrt(32), "1/18"),
+                                     ("relu", lambda z: np.maximum(z, 0), 0.04, "1/26")):
+        sizes, h = [np.sqrt(np.mean(x**2))], x
+        for W in weights:
+            h = f(h @ W)
+            sizes.append(np.sqrt(np.mean(h**2)))
+        per_layer = np.exp(np.mean(np.log(np.array(sizes[2:]) / np.array(sizes[1:-1]))))
+        assert per_layer == pytest.approx(predicted, rel=0.05)
+        assert f"{act}: the signal shrinks by {per_layer:.4f} per layer, {shown}" in printed
+    assert "100 times per layer" not in prose
+    assert r"$0.01\sqrt{32} \approx 0.057$" in prose and r"$0.01\sqrt{16} = 0.04$" in prose
+
+
+def test_uniform_xavier_and_symmetry_breaking(printed, prose):
+    a = np.sqrt(6 / 64)
+    assert a**2 / 3 == pytest.approx(2 / 64)
+    assert f"a = {a:.4f}; variance of U(-a, a): 0.03125, a^2/3 = 0.03125" in printed
+    assert "constant 0.1:   1 different hidden units" in printed
+    assert "random (He) : 100 different hidden units, training accuracy 99.3%" in printed
+    assert "**breaks the symmetry**" in prose
+
+
+def test_batch_norm_backward_on_its_graph(printed, lecture):
+    layer = lecture["Standardize"]()
+    rng = np.random.default_rng(6)
+    z, g = rng.standard_normal((10, 3)) * 2 + 1, rng.standard_normal((10, 3))
+    layer.forward(z)
+    np.testing.assert_allclose(layer.backward_staged(g), layer.backward(g), rtol=1e-10, atol=1e-12)
+    assert "staged vs compact: relative error" in printed
 
 
 def test_normalisation_numbers(printed, prose, lecture):
@@ -237,6 +316,8 @@ def test_residual_block_passes_the_gradient_through_the_identity():
 def test_clipping_numbers(printed, prose, lecture):
     x, weights = make_deep_mlp(20, 3.0)
     grads = lecture["mlp_gradients"](x, weights, "tanh")
+    np.testing.assert_allclose(lecture["frobenius_norms"](grads),
+                               layer_grad_norms(x, weights, "tanh"), rtol=1e-12)
     clipped, total = clip_grad_norm(grads, max_norm=1.0)
     clipped_norm = np.sqrt(sum(np.sum(g**2) for g in clipped))
     weights_norm = np.sqrt(sum(np.sum(W**2) for W in weights))
@@ -264,7 +345,7 @@ def test_weight_decay_numbers(printed):
 
 def test_explorer_shows_the_default_setting(printed):
     n = layer_grad_norms(*make_deep_mlp(10, 1.0), "sigmoid")
-    assert f"‖∂loss/∂W_1‖ = {n[0]:.3g}   ‖∂loss/∂W_10‖ = {n[-1]:.3g}" in printed
+    assert f"‖∂L/∂W_1‖ = {n[0]:.3g}   ‖∂L/∂W_10‖ = {n[-1]:.3g}" in printed
 
 
 def test_ends_with_summary_and_the_assignment(nb):

@@ -678,12 +678,12 @@ KNOWN_MISTAKES = {
     "rtruediv_swapped": ("value", "return Value(other) / self", "return self / other",
                          "__rtruediv__"),
     "topological_pre_order": ("topological_order",
-                              ("            for child in node._prev:\n"
-                               "                visit(child)\n"
+                              ("            for inp in node._prev:\n"
+                               "                visit(inp)\n"
                                "            order.append(node)"),
                               ("            order.append(node)\n"
-                               "            for child in node._prev:\n"
-                               "                visit(child)"), "post-order"),
+                               "            for inp in node._prev:\n"
+                               "                visit(inp)"), "post-order"),
     "topological_reversed": ("topological_order", "return order", "return order[::-1]",
                              "reversed"),
     "topological_no_visited_set": ("topological_order", "if node not in visited:",

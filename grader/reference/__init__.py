@@ -1,8 +1,8 @@
 """The one reference implementation of every entity in the exercise contract.
 
-Tests and hidden tests import from here, lectures through course.reference; nothing re-types
-these. Each module answers one assignment (course.reference.MODULES); a student gets a module
-only in the answers pack of that assignment, once it is due (`backprop-course answers`).
+Tests and hidden checks import from here; nothing re-types these. Each module answers one
+assignment. Students never get them: the lectures teach with their own code, and the lecture
+tests check every number a lecture shows against these.
 """
 
 from .deep import ResidualBlock, clip_grad_norm, he_init, layer_grad_norms, xavier_init
