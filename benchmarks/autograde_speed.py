@@ -1,6 +1,6 @@
 """Plain serial `nbgrader autograde` against `backprop-course autograde` on the same class.
 
-    .venv/bin/python benchmarks/autograde_speed.py [--students 40] [--assignment a1_scalar_backprop]
+    .venv/bin/python benchmarks/autograde_speed.py [--students 40] [--assignment all]
 
 Both grade the same simulated submissions (correct ones and ones with known mistakes, made from
 the release as a student would): nbgrader as the course's nbgrader_config.py sets it up, one
@@ -11,7 +11,9 @@ Prints wall times, the ratio and the cost per submission. A figure, not a pass/f
 
 import argparse
 import os
+import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,8 +44,20 @@ def simulated_class(aid, students, folder):
         nbformat.write(nb, path)
 
 
+def children_cpu():
+    """CPU seconds (user + system) of the child processes reaped so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def children_peak_mb():
+    """The largest resident set of any child process so far, in MB."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 def plain_nbgrader(aid, submissions, scratch):
-    """`nbgrader generate_assignment` once, then one serial `nbgrader autograde` for everyone."""
+    """`nbgrader generate_assignment` once, then one serial `nbgrader autograde` for everyone:
+    (wall seconds, CPU seconds)."""
     env = {**nbgrader_env(), "BACKPROP_COURSE_SCRATCH": str(scratch)}
     shutil.copytree(submissions, scratch / "submitted")
     run = [sys.executable, "-m", "nbgrader"]
@@ -51,39 +65,62 @@ def plain_nbgrader(aid, submissions, scratch):
     subprocess.run([*run, "generate_assignment", aid, "--force",
                     f"--CourseDirectory.release_directory={release}"],
                    cwd=ROOT, env=env, check=True, capture_output=True)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), children_cpu()
     done = subprocess.run([*run, "autograde", aid, "--force"], cwd=ROOT, env=env,
                           capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         print(done.stderr[-2000:])
-    return seconds
+    return seconds, children_cpu() - cpu
+
+
+def ours(submissions, report):
+    """backprop-course autograde in its worker processes: (wall seconds, CPU seconds)."""
+    start, cpu = time.perf_counter(), children_cpu()
+    results = autograde(ROOT, submissions, report, progress=False)
+    return time.perf_counter() - start, children_cpu() - cpu, len(results)
+
+
+def floor_seconds(repeats=10):
+    """The least any submission costs: one sandboxed Python with numpy that runs nothing."""
+    from sandbox_startup import SETUP, start_times
+
+    return statistics.median(start_times(SETUP, repeats))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=40)
-    parser.add_argument("--assignment", default="a1_scalar_backprop")
+    parser.add_argument("--assignment", default="all",
+                        help="one assignment id, or all (the default)")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="backprop-bench-"))
-    try:
-        simulated_class(args.assignment, args.students, work / "class")
-        serial = plain_nbgrader(args.assignment, work / "class", work / "nbgrader")
-        start = time.perf_counter()
-        results = autograde(ROOT, work / "class", work / "report", progress=False)
-        ours = time.perf_counter() - start
-        assert len(results) == args.students
-        n, cores = args.students, os.cpu_count()
-        print(f"{n} submissions of {args.assignment} on {cores} cores")
-        print(f"{'':34}{'wall s':>9}{'s/submission':>14}")
-        print(f"{'plain nbgrader autograde (serial)':34}{serial:9.1f}{serial / n:14.2f}")
-        print(f"{'backprop-course autograde':34}{ours:9.1f}{ours / n:14.2f}")
-        print(f"speed-up: {serial / ours:.2f}x")
-        print("(plain nbgrader runs each notebook, hidden tests included, in a kernel, one after "
-              "another; backprop-course runs the solution cells in a sandbox for the isolated "
-              "checks, in parallel, and also writes every feedback page)")
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    aids = (sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
+            if args.assignment == "all" else [args.assignment])
+    n, cores = args.students, os.cpu_count()
+    floor = floor_seconds()
+    print(f"{n} submissions per assignment (2 in 3 correct, 1 in 3 with a known mistake), "
+          f"{cores} cores; the floor (a sandboxed Python with numpy, running nothing): "
+          f"{floor:.2f} s")
+    print(f"{'assignment':26}{'side':11}{'wall s':>8}{'CPU s/sub':>11}{'x floor':>9}"
+          f"{'peak MB':>9}{'ratio':>8}")
+    for aid in aids:
+        work = Path(tempfile.mkdtemp(prefix="backprop-bench-"))
+        try:
+            simulated_class(aid, n, work / "class")
+            serial, serial_cpu = plain_nbgrader(aid, work / "class", work / "nbgrader")
+            peak_plain = children_peak_mb()
+            wall, cpu, graded = ours(work / "class", work / "report")
+            assert graded == n
+            print(f"{aid:26}{'nbgrader':11}{serial:8.1f}{serial_cpu / n:11.2f}"
+                  f"{serial_cpu / n / floor:9.1f}{peak_plain:9.0f}")
+            print(f"{'':26}{'ours':11}{wall:8.1f}{cpu / n:11.2f}{cpu / n / floor:9.1f}"
+                  f"{children_peak_mb():9.0f}{'':2}ratio {serial / wall:.2f}")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    print("(plain nbgrader runs each notebook, hidden tests included, in a kernel, one after "
+          "another; backprop-course runs the solution cells in the bubblewrap sandbox for the "
+          "isolated checks, in parallel, and also writes every feedback page. Peak MB is the "
+          "largest child process so far in this run, so it only grows down the table.)")
 
 
 if __name__ == "__main__":

@@ -30,10 +30,9 @@ What is here:
 - `course/`: the small library the notebooks import (gradient checking, toy data, widgets),
   installed by the steps below together with JupyterLab and nbgrader.
 
-Lecture 1 runs as it is. Lectures 2 to 5 run the course's own answers to the assignments, so
-they stop at their first cell with a message naming the assignment until your instructor hands
-out its answers, once it is due, as a folder with a README saying how to install it. Their
-saved outputs, every plot, number and slider, are there to read all the same.
+Every lecture runs from start to finish in this copy: read it first (it is stored with its
+outputs), then run it, change its code and move its sliders. Lecture 5's PyTorch cells need
+PyTorch, which is optional (see below); without it their stored outputs are there to read.
 
 ## Install (once)
 
@@ -47,6 +46,7 @@ python3 -m venv .venv
 
 The last line lets JupyterLab show the sliders and pictures saved in the lectures before you
 run them (JupyterLab shows saved interactive output only for notebooks you trust).
+For lecture 5's PyTorch cells, optionally: `.venv/bin/pip install -e ".[torch]"`.
 On Windows, write `.venv\\Scripts\\` for `.venv/bin/`.
 
 ## Work
@@ -85,6 +85,7 @@ def student_pyproject(project):
     """The student's pyproject.toml: only the course package, its console script, and what it
     needs at run time, at the version of the course PROJECT."""
     dependencies = "".join(f'    "{spec}",\n' for spec in runtime_dependencies(project))
+    torch = ", ".join(f'"{spec}"' for spec in project["optional-dependencies"]["torch"])
     return f"""\
 [build-system]
 requires = ["setuptools>=68"]
@@ -99,11 +100,17 @@ requires-python = "{project["requires-python"]}"
 dependencies = [
 {dependencies}]
 
+[project.optional-dependencies]
+torch = [{torch}]
+
 [project.scripts]
 backprop-course = "course.cli:main"
 
 [tool.setuptools]
 packages = ["course"]
+
+[tool.setuptools.package-data]
+course = ["lab_settings/*.json"]
 """
 
 

@@ -10,25 +10,35 @@ import json
 import multiprocessing
 import os
 import shutil
+import sys
 import tempfile
-import warnings
 import zlib
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook
-from sqlalchemy.exc import SAWarning
 from tqdm import tqdm
 
+from .gradebook import (
+    IN_GRADEBOOK,
+    NEEDS_MANUAL,
+    feedback_pages,
+    open_course,
+    read_back,
+    record_results,
+    refresh_late_penalties,
+)
 from .isolated import isolated_verdicts, suspicious_code
+from .lms import find_lms_submissions
 from .nbgrader_run import nbgrader_env
 from .release import assignment_ids, release
 from .sandbox import SandboxUnavailable, sandbox_problem, use_unsafe_no_sandbox
 from .sanitize import sanitize_folder
-from .submissions import Submission, find_submissions
+from .submissions import UNKNOWN_ASSIGNMENT, Submission, find_submissions
 
 # seconds per notebook cell before nbgrader interrupts the kernel
 CELL_TIMEOUT = int(os.environ.get("BACKPROP_COURSE_CELL_TIMEOUT", "30"))
@@ -42,9 +52,40 @@ class Result:
     score: float = 0.0
     max_score: float = 0.0
     status: str = "graded"
-    reason: str = ""
-    cells: list = field(default_factory=list)  # dicts: grade_id, score, max_score, flag
+    reason: str = ""  # what autograde found; grades.csv adds lateness and pending hand grading
+    # dicts: grade_id, score, max_score, auto_score (None: a written answer for a person),
+    # check (what the checks say about the cell), manual (who still needs to look)
+    cells: list = field(default_factory=list)
     feedback: dict = field(default_factory=dict)  # file name -> zlib-compressed HTML page
+    late_penalty: float = 0.0  # points taken off by nbgrader's late-penalty plugin
+    lateness: str = ""  # "submitted 2 days late (penalty 20 points)"
+    timestamp: object = None  # when it was submitted (nbgrader's timestamp.txt), naive UTC
+    comments: dict = field(default_factory=dict)  # grade_id -> nbgrader's auto comment
+
+
+# The course's feedback page (grader/templates/feedback/): nbgrader's page read offline, with
+# formulas as MathML, wrapping sentences and a summary that names each cell. nbgrader's API
+# insists on its template *name*, "feedback"; ours is a file in a folder of that name, on
+# nbgrader's, set for GenerateFeedback only (the formgrader's pages keep their own).
+FEEDBACK_TEMPLATE = "backprop_feedback.html.j2"
+
+
+def feedback_template_dirs():
+    import nbgrader
+
+    nbgrader_templates = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / \
+        "templates"
+    return [str(Path(__file__).parent / "templates"), str(nbgrader_templates)]
+
+
+def feedback_page_config(config=None):
+    """config (a traitlets Config, made if None) with the course's feedback page set."""
+    from traitlets.config import Config
+
+    config = Config() if config is None else config
+    config.GenerateFeedback.HTMLExporter.template_file = FEEDBACK_TEMPLATE
+    config.GenerateFeedback.HTMLExporter.extra_template_basedirs = feedback_template_dirs()
+    return config
 
 
 def _nbgrader_api(workdir):
@@ -68,14 +109,10 @@ def _nbgrader_api(workdir):
         "nbgrader.preprocessors.AssignLatePenalties",
         "nbgrader.preprocessors.CheckCellMetadata",
     ]
-    # feedback goes to students: strip hidden tests as the release does (nbgrader issue #917)
-    c.GenerateFeedback.preprocessors = [
-        "nbgrader.preprocessors.GetGrades",
-        "nbgrader.preprocessors.ClearHiddenTests",
-        "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-    ]
-    # defence in depth (the notebook is sanitised already): outputs' HTML cleaned, no scripts
-    c.HTMLExporter.sanitize_html = True
+    # nbgrader makes autograded notebooks read-only (444), but they are written again here
+    # (the checks' sentences, sanitising): only root may write a read-only file
+    c.Autograde.permissions = 644
+    # (the feedback page is made from the course gradebook: _from_gradebook)
     return NbGraderAPI(coursedir=CourseDirectory(config=c), config=c)
 
 
@@ -83,11 +120,12 @@ def grade_submission(task):
     """Grade one student's assignment in its workdir; never raises for a broken submission.
 
     Points come from the isolated checks (grader.isolated): the student's code runs in a
-    sandbox and is compared here. nbgrader still runs the notebook in a kernel to produce the
-    autograded notebook and the feedback; where the kernel's own run passed a cell that the
-    isolated check failed, the cell is flagged for review.
+    sandbox and is compared here. nbgrader restores the instructor's cells to produce the
+    autograded notebook; where the notebook's own run passed a cell that the isolated check
+    failed, the cell is flagged for review. The feedback page comes later, from the course
+    gradebook.
     """
-    result = Result(task.sub.student_id, task.sub.assignment_id)
+    result = Result(task.sub.student_id, task.sub.assignment_id, timestamp=task.sub.timestamp)
     if task.sub.problem:  # refused when found: a bad name, a link, a zip over its caps
         result.status, result.reason = "not graded", task.sub.problem
         return _zero_cells(result, task.grade_cells)
@@ -117,23 +155,23 @@ def grade_submission(task):
     api = _nbgrader_api(workdir)
     graded = api.autograde(task.sub.assignment_id, task.sub.student_id, force=True, create=True)
     for gid, max_score, cell_type in task.grade_cells:
-        if cell_type == "markdown":
+        if cell_type == "markdown":  # a written answer: a person grades it in the formgrader
             result.cells.append({"grade_id": gid, "score": 0.0, "max_score": float(max_score),
-                                 "flag": "needs manual grading"})
+                                 "auto_score": None, "check": "", "manual": NEEDS_MANUAL})
             continue
         verdict = verdicts.get(gid)
         score = float(max_score) if verdict and verdict.passed else (
             round(float(max_score) * verdict.fraction, 2) if verdict else 0.0)
         cell_notes = [flags.get(gid, ""), verdict.flag if verdict else "not checked"]
         result.cells.append({"grade_id": gid, "score": score, "max_score": float(max_score),
-                             "flag": "; ".join(n for n in cell_notes if n),
+                             "auto_score": score, "manual": "",
+                             "check": "; ".join(n for n in cell_notes if n),
                              "feedback": verdict.message if verdict else ""})
     _total(result)
     if not graded["success"]:
         result.reason = "nbgrader could not run the notebook: " + _last_error(
             graded.get("log", "") + graded.get("error", ""))
-    flagged = [c["grade_id"] for c in result.cells
-               if c["flag"] and c["flag"] != "needs manual grading"]
+    flagged = [c["grade_id"] for c in result.cells if c["check"]]
     if flagged or suspicious or task.sub.note:
         result.status = "review"
     notes += [*suspicious, task.sub.note]  # the note: what was odd about where it was found
@@ -142,16 +180,10 @@ def grade_submission(task):
     result.reason = "; ".join(filter(None, [result.reason, *notes]))
     _record_in_gradebook(workdir, result, verdicts)
     # nothing the student wrote may run in the feedback page, nor in the instructor's
-    # formgrader, which shows the autograded notebook left here (grader/sanitize.py)
+    # formgrader, which shows the autograded notebook left here (grader/sanitize.py); the
+    # feedback page is made from the course gradebook once the batch is recorded there, by
+    # the parent after every kernel has ended
     sanitize_folder(workdir / "autograded" / task.sub.student_id / task.sub.assignment_id)
-    feedback = api.generate_feedback(task.sub.assignment_id, task.sub.student_id, force=True)
-    if feedback["success"]:
-        # kept in memory and written to OUT by the parent once every kernel has ended, so no
-        # student's code can overwrite another student's page
-        folder = workdir / "feedback" / task.sub.student_id / task.sub.assignment_id
-        # (compressed: ~10x smaller, so a large class's pages stay small in memory)
-        result.feedback = {p.name: zlib.compress(p.read_bytes())
-                           for p in sorted(folder.glob("*.html"))}
     return result
 
 
@@ -180,8 +212,10 @@ def test_cell_changes(released_nb, submitted_nb):
 
 
 def _record_in_gradebook(workdir, result, verdicts):
-    """Put the isolated scores where nbgrader's feedback reads them, and the check's sentence
-    into the autograded notebook under its test cell."""
+    """Put the isolated scores in this submission's gradebook, nbgrader's comments ("No
+    response." for an answer left as released) into the result, and the check's sentence into
+    the autograded notebook under its test cell. Written answers get no auto score: a person
+    reads every one (an answer written in another cell than its own is found that way)."""
     cells = {c["grade_id"]: c for c in result.cells}
     try:
         with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}") as gb:
@@ -190,6 +224,8 @@ def _record_in_gradebook(workdir, result, verdicts):
                 for grade in nb.grades:
                     if grade.name in cells and grade.cell_type == "code":
                         grade.auto_score = cells[grade.name]["score"]
+                for comment in nb.comments:
+                    result.comments[comment.name] = comment.auto_comment
             gb.db.commit()
     except Exception:  # noqa: BLE001  (no gradebook entry: the plain feedback is written instead)
         return
@@ -205,10 +241,22 @@ def _record_in_gradebook(workdir, result, verdicts):
                 cell.outputs.append(nbformat.v4.new_output(
                     "stream", name="stdout", text="Hidden checks: passed.\n"))
             else:
-                cell.outputs.append(nbformat.v4.new_output(
-                    "error", ename="Mistake", evalue=verdict.message,
-                    traceback=[f"Hidden checks: {verdict.message}"]))
+                cell.outputs.append(nbformat.v4.new_output("display_data", data={
+                    "text/html": sentence_html(verdict.message),
+                    "text/plain": f"Hidden checks: {verdict.message}"}))
         nbformat.write(nb, path)
+
+
+def sentence_html(message):
+    """A check's sentence as HTML: escaped, with its *emphasis* and `code` marked up (the
+    sentences are written in that much markdown)."""
+    import html
+    import re
+
+    text = html.escape(message)
+    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
+    text = re.sub(r"(?<![\w*])\*([^*\s][^*]*?)\*(?![\w*])", r"<em>\1</em>", text)
+    return f"<div><strong>Hidden checks:</strong> {text}</div>"
 
 
 def plain_feedback(result):
@@ -228,7 +276,8 @@ def plain_feedback(result):
 def _zero_cells(result, grade_cells):
     for gid, max_score, _ in grade_cells:
         result.cells.append({"grade_id": gid, "score": 0.0, "max_score": float(max_score),
-                             "flag": "not graded: " + result.reason})
+                             "auto_score": 0.0, "manual": "",
+                             "check": "not graded: " + result.reason})
     return _total(result)
 
 
@@ -333,9 +382,12 @@ class Task:
     unsafe_no_sandbox: bool = False  # --unsafe-no-sandbox: student code runs unisolated
 
 
-def autograde(root, submissions_dir, out_dir, jobs=None, progress=True,
-              unsafe_no_sandbox=False):
-    """Grade every submission; write OUT/grades.csv, OUT/cell_grades.csv, OUT/feedback/.
+def autograde(root, submissions, out_dir, jobs=None, progress=True,
+              unsafe_no_sandbox=False, student=None, assignment=None):
+    """Grade the submissions, record them in the course gradebook and write OUT/grades.csv,
+    OUT/cell_grades.csv, OUT/feedback/ (pages made from the gradebook). SUBMISSIONS is a folder
+    (grader/submissions.py) or an LMS's download zip (grader/lms.py). student and assignment
+    grade only those; rows of OUT for others stay as they were.
 
     Refuses (SandboxUnavailable) when the sandbox does not work on this machine, unless
     unsafe_no_sandbox, which runs student code without isolation and marks every row."""
@@ -348,10 +400,20 @@ def autograde(root, submissions_dir, out_dir, jobs=None, progress=True,
             "--unsafe-no-sandbox grades without it.)")
     root, out_dir = Path(root), Path(out_dir)
     make_report_folder(out_dir)
+    course = open_course(root)  # an unusable nbgrader_config.py is refused before grading
+    if assignment and assignment not in assignment_ids(root):
+        raise NothingToGrade(f"'{assignment}' is not an assignment of this course: give one "
+                             f"of {', '.join(assignment_ids(root))}")
     scratch = Path(tempfile.mkdtemp(prefix="backprop-autograde-"))
     try:
         master_db, grade_cells, names = _master_gradebook(root, scratch)
-        subs = find_submissions(submissions_dir, set(grade_cells), scratch)
+        if Path(submissions).is_file():
+            subs, students, remarks = find_lms_submissions(
+                Path(submissions), set(grade_cells), scratch, assignment)
+        else:
+            subs, students, remarks = find_submissions(submissions, set(grade_cells),
+                                                       scratch), {}, {}
+        subs = _selected(subs, student, assignment)
         # (a refused entry may have no known assignment: it gets a row without cells)
         tasks = [Task(sub, root, master_db, scratch / "release", names.get(sub.assignment_id, []),
                       grade_cells.get(sub.assignment_id, []), scratch / "work" / f"{i:05d}",
@@ -359,54 +421,94 @@ def autograde(root, submissions_dir, out_dir, jobs=None, progress=True,
         with tqdm(total=len(tasks), desc="grading", unit="submission",
                   disable=not progress) as bar:
             results = _grade_all(tasks, jobs or os.cpu_count() or 1, bar)
-        write_reports(results, out_dir)
-        merge_into_course_gradebook(root, results, scratch / "autograded", scratch)
+        for r in results:  # e.g. "Canvas marked it late": for the instructor, not a flag
+            r.reason = "; ".join(filter(None, [r.reason, remarks.get(r.student_id, "")]))
+        record_results(course, results, scratch / "autograded", students, scratch)
+        _from_gradebook(course, results, jobs or os.cpu_count() or 1)
+        write_reports(merged_report(load_report(out_dir), results), out_dir, pages=results)
         return results
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def merge_into_course_gradebook(root, results, autograded, scratch):
-    """Record every graded submission in the course's own gradebook (nbgrader_config.py) and
-    put its autograded notebook where the formgrader looks, so written answers can be graded
-    by hand there. Each submission is replaced, never added twice (a re-run overwrites)."""
-    from nbgrader.api import MissingEntry
+class NothingToGrade(ValueError):
+    """--student or --assignment matched no submission; the message says what was found."""
 
-    from .release import course_config
 
-    config = course_config(root)
-    db_url = config.CourseDirectory.db_url
-    course_autograded = Path(config.CourseDirectory.autograded_directory)
-    graded = [r for r in results if r.status != "not graded"]
-    with Gradebook(db_url) as gb:
-        known = {a.name for a in gb.assignments}
-    if {r.assignment_id for r in graded} - known:
-        # the course gradebook has not seen these assignments yet: record their cells
-        release(root, release_dir=Path(scratch) / "course-release", db_url=db_url)
-    with Gradebook(db_url) as gb:
-        for r in graded:
-            gb.update_or_create_student(r.student_id)
-            try:
-                gb.remove_submission(r.assignment_id, r.student_id)
-            except MissingEntry:
-                pass
-            with warnings.catch_warnings():
-                # nbgrader 0.9's add_submission builds the submission's rows before adding
-                # them to the session, and SQLAlchemy 2 warns at each autoflush in between;
-                # the rows are added right after, so the instructor's terminal is spared it
-                warnings.simplefilter("ignore", SAWarning)
-                submission = gb.add_submission(r.assignment_id, r.student_id)
-            scores = {c["grade_id"]: c["score"] for c in r.cells}
-            for nb in submission.notebooks:
-                for grade in nb.grades:
-                    if grade.cell_type == "code" and grade.name in scores:
-                        grade.auto_score = scores[grade.name]
-            gb.db.commit()
-            src = Path(autograded) / r.student_id / r.assignment_id
-            dst = course_autograded / r.student_id / r.assignment_id
-            if src.is_dir():
-                shutil.rmtree(dst, ignore_errors=True)
-                shutil.copytree(src, dst)
+def _selected(subs, student, assignment):
+    chosen = [s for s in subs if (student is None or s.student_id == student)
+              and (assignment is None or s.assignment_id == assignment)]
+    if (student or assignment) and not chosen:
+        found = sorted({s.student_id for s in subs})
+        wanted = " and ".join(filter(None, [student and f"student '{student}'",
+                                             assignment and f"assignment '{assignment}'"]))
+        raise NothingToGrade(
+            f"No submission of {wanted} was found in SUBMISSIONS (students found: "
+            f"{', '.join(found[:20]) or 'none'}{' ...' if len(found) > 20 else ''}): check the "
+            "id, or the folder given")
+    return chosen
+
+
+def finalize(root, out_dir, jobs=None):
+    """After hand grading: rewrite OUT's grades.csv, cell_grades.csv and every feedback page
+    from the course gradebook (hand-graded points and comments, late penalties worked out again
+    on the new scores). Grades nothing, so no submission is needed."""
+    out_dir = Path(out_dir)
+    report = load_report(out_dir)
+    if not report:
+        raise ReportFolderError(
+            f"{out_dir} holds no report of `backprop-course autograde` (no summary.json): give "
+            "the folder that autograde's --out wrote")
+    course = open_course(root)
+    refresh_late_penalties(course, report)
+    missing = _from_gradebook(course, report, jobs or os.cpu_count() or 1)
+    if missing:
+        print(f"{len(missing)} graded row(s) of {out_dir} are not in the gradebook "
+              f"{course.db_url} (e.g. {missing[0].student_id}, {missing[0].assignment_id}): "
+              "their rows and pages are left as they were. Was the report graded with another "
+              "course folder or BACKPROP_COURSE_SCRATCH?", file=sys.stderr)
+    left = {(r.student_id, r.assignment_id) for r in missing}
+    write_reports(report, out_dir,
+                  pages=[r for r in report if (r.student_id, r.assignment_id) not in left])
+    return report
+
+
+def _from_gradebook(course, results, jobs):
+    """Scores, flags, late penalties and feedback pages as the course gradebook has them; the
+    pages made by up to `jobs` processes (about a quarter of a second each). Returns the graded
+    results the gradebook does not have."""
+    from traitlets.config import Config
+
+    missing = read_back(course, results)
+    keys = [(r.student_id, r.assignment_id) for r in results if r.status in IN_GRADEBOOK]
+    # the course's feedback page: offline formulas, wrapping sentences, a named summary (hidden
+    # tests stripped: nbgrader_config.py's GenerateFeedback)
+    page = feedback_page_config(Config())
+    # defence in depth (the notebook is sanitised already): outputs' HTML cleaned, no scripts
+    page.HTMLExporter.sanitize_html = True
+    workers = max(1, min(jobs, len(keys) // PAGES_PER_WORKER))  # a worker's start costs pages
+    if workers == 1:
+        pages, problem = feedback_pages(course.root, keys, page)
+    else:
+        pages, problems = {}, []
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init) as pool:
+            for part, problem in pool.map(feedback_pages, [course.root] * workers,
+                                          [keys[i::workers] for i in range(workers)],
+                                          [page] * workers):
+                pages.update(part)
+                problems.append(problem)
+        problem = next(filter(None, problems), "")
+    if problem:
+        print(f"The course's feedback page template ({FEEDBACK_TEMPLATE}) could not be used "
+              f"({problem}): nbgrader's own feedback pages were written instead.",
+              file=sys.stderr)
+    for r in results:
+        r.feedback = pages.get((r.student_id, r.assignment_id), {})
+    return missing
+
+
+PAGES_PER_WORKER = 8
 
 
 UNSAFE_NOTE = "UNSAFE: graded with --unsafe-no-sandbox, the student's code was not isolated"
@@ -489,16 +591,18 @@ def make_report_folder(out_dir):
     out_dir.mkdir(parents=True, exist_ok=True)
 
 
-def write_reports(results, out_dir):
+def write_reports(results, out_dir, pages=None):
     """Write the reports into a fresh folder only this run knows, then move each file into
     OUT. A link found where a report or its folder goes is replaced, never written through, so
-    a link planted under OUT (say OUT/feedback/<student> -> elsewhere) redirects nothing."""
+    a link planted under OUT (say OUT/feedback/<student> -> elsewhere) redirects nothing.
+    results are every row of the report; pages, the results whose feedback pages are written
+    (default: all of them), so a run that grades one student leaves the others' pages alone."""
     out_dir = Path(out_dir)
     make_report_folder(out_dir)
     # inside OUT: the same file system, so each move is an atomic rename
     fresh = Path(tempfile.mkdtemp(prefix=".reports-", dir=out_dir))
     try:
-        _write_report_files(results, fresh)
+        _write_report_files(results, fresh, results if pages is None else pages)
         for path in sorted(fresh.rglob("*")):
             if path.is_file():
                 _move_without_links(path, out_dir, path.relative_to(fresh))
@@ -520,31 +624,75 @@ def _move_without_links(src, top, rel):
     os.replace(src, dest)  # a link at dest is replaced by the file, not followed
 
 
-def _write_report_files(results, out_dir):
-    for r in results:
+def _write_report_files(results, out_dir, pages):
+    for r in pages:
         folder = Path(out_dir) / "feedback" / r.student_id / r.assignment_id
         folder.mkdir(parents=True, exist_ok=True)
-        pages = r.feedback or {f"{r.assignment_id}.html": zlib.compress(
+        files = r.feedback or {f"{r.assignment_id}.html": zlib.compress(
             plain_feedback(r).encode())}
-        for name, page in pages.items():
+        for name, page in files.items():
             (folder / name).write_bytes(zlib.decompress(page))
     with open(out_dir / "grades.csv", "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["student_id", "assignment_id", "score", "max_score", "status", "reason"])
+        w.writerow(["student_id", "assignment_id", "score", "max_score", "late_penalty",
+                    "status", "reason"])
         for r in results:
             w.writerow([r.student_id, r.assignment_id, f"{r.score:g}", f"{r.max_score:g}",
-                        r.status, r.reason])
+                        f"{r.late_penalty:g}", r.status, report_reason(r)])
     with open(out_dir / "cell_grades.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["student_id", "assignment_id", "grade_id", "score", "max_score", "flag"])
         for r in results:
             for c in r.cells:
                 w.writerow([r.student_id, r.assignment_id, c["grade_id"], f"{c['score']:g}",
-                            f"{c['max_score']:g}", c["flag"]])
+                            f"{c['max_score']:g}", cell_flag(c)])
+    # everything needed to write the report again (finalize) or merge a later run into it
     (out_dir / "summary.json").write_text(json.dumps(
-        [{"student_id": r.student_id, "assignment_id": r.assignment_id, "score": r.score,
-          "max_score": r.max_score, "status": r.status, "reason": r.reason} for r in results],
+        [{**{k: v for k, v in vars(r).items() if k != "feedback"},
+          "timestamp": r.timestamp.isoformat() if r.timestamp else None} for r in results],
         indent=1))
+
+
+def cell_flag(cell):
+    """What cell_grades.csv says of a cell: who still needs to look, then the checks' note."""
+    return "; ".join(filter(None, [cell.get("manual", ""), cell.get("check", "")]))
+
+
+def awaiting_manual_grading(result):
+    return sum(c["max_score"] for c in result.cells if c.get("manual") == NEEDS_MANUAL)
+
+
+def report_reason(result):
+    """grades.csv's reason: what autograde found, the lateness, what awaits a person."""
+    pending = awaiting_manual_grading(result)
+    return "; ".join(filter(None, [
+        result.reason, result.lateness,
+        f"{pending:g} points await manual grading" if pending else ""]))
+
+
+def load_report(out_dir):
+    """The results of OUT/summary.json ([] when there is none yet); a link there is not
+    followed, as no report file is."""
+    path = Path(out_dir) / "summary.json"
+    if path.is_symlink() or not path.is_file():
+        return []
+    results = []
+    for row in json.loads(path.read_text()):
+        known = {k: v for k, v in row.items() if k in Result.__dataclass_fields__}
+        if known.get("timestamp"):
+            known["timestamp"] = datetime.fromisoformat(known["timestamp"])
+        results.append(Result(**known))
+    return results
+
+
+def merged_report(previous, results):
+    """The rows of an earlier report with this run's results in place of theirs: same student
+    and assignment, or a refusal of that student that said nothing of the assignment."""
+    graded = {(r.student_id, r.assignment_id) for r in results}
+    students = {r.student_id for r in results}
+    kept = [r for r in previous if (r.student_id, r.assignment_id) not in graded
+            and not (r.student_id in students and r.assignment_id == UNKNOWN_ASSIGNMENT)]
+    return sorted(kept + list(results), key=lambda r: (r.student_id, r.assignment_id))
 
 
 def format_table(results):
@@ -560,10 +708,7 @@ def format_table(results):
         for a in assignments:
             r = by_key.get((s, a))
             row += f"  {'-':>20}" if r is None else f"  {f'{r.score:g}/{r.max_score:g}':>20}"
-            manual = sum(c["max_score"] for c in (r.cells if r else [])
-                         if c["flag"] == "needs manual grading")
-            if r is not None and (r.reason or manual):
-                pending = f"{manual:g} points await manual grading" if manual else ""
-                notes.append(f"{a}: " + "; ".join(filter(None, [pending, r.reason])))
+            if r is not None and report_reason(r):
+                notes.append(f"{a}: {report_reason(r)}")
         lines.append(row + "  " + "; ".join(notes))
     return "\n".join(lines)

@@ -1,7 +1,9 @@
-"""`backprop-course demo`: release the assignments, simulate a class, autograde it, print grades."""
+"""`backprop-course demo`: release the assignments, simulate a class, autograde it, print grades,
+all in a course folder of its own."""
 
 import os
 import shutil
+import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -50,20 +52,40 @@ def _first_solution_id(release_path):
     return []
 
 
+def make_demo_course(root, folder):
+    """A course folder of its own for the demo: the course's nbgrader_config.py and solutions/,
+    so that its gradebook, release and reports are the demo's (nbgrader_config.py puts the
+    gradebook in the folder it is in)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True)
+    shutil.copy(Path(root) / "nbgrader_config.py", folder / "nbgrader_config.py")
+    shutil.copytree(Path(root) / "solutions", folder / "solutions")
+    return folder
+
+
 def demo(root, out=None):
-    root = Path(root)
     work = Path(tempfile.mkdtemp(prefix="backprop-demo-"))
-    # the simulated class goes into a gradebook of its own, not the instructor's
-    os.environ["BACKPROP_COURSE_SCRATCH"] = str(work / "nbgrader")
-    print("1. Releasing the assignments with nbgrader ...")
-    for aid in release(root):
+    course = make_demo_course(root, work / "course")
+    # the demo grades into its own course folder's gradebook, never the instructor's
+    elsewhere = os.environ.pop("BACKPROP_COURSE_SCRATCH", None)
+    print(f"1. Releasing the assignments with nbgrader into the demo's course {course} ...")
+    for aid in release(course):
         print(f"   assignments/{aid}")
-    out = Path(out) if out else work / "report"
+    out = Path(out) if out else course / "report"
     print("2. Simulating a class: correct, partly wrong, untouched, broken, dying, zipped ...")
-    subs = simulate_class(root, work / "submissions")
+    subs = simulate_class(course, work / "submissions")
     print(f"3. Autograding {subs} ...")
-    results = autograde(root, subs, out)
+    results = autograde(course, subs, out)
     print()
     print(format_table(results))
     print(f"\nReports: {out}/grades.csv, cell_grades.csv and feedback/")
+    command = Path(sys.executable).parent / "backprop-course"
+    print(f"The demo's gradebook is its own: {course / 'grading'}. To grade its written answers "
+          "by hand, open its formgrader (Nbgrader > Formgrader in JupyterLab) with\n"
+          f"    BACKPROP_COURSE_ROOT={course} {command} lab\n"
+          "and then put the hand-graded points into its reports with\n"
+          f"    BACKPROP_COURSE_ROOT={course} {command} finalize --out {out}")
+    if elsewhere:
+        print("(Unset BACKPROP_COURSE_SCRATCH in that shell first: it would point both at "
+              f"{elsewhere} instead.)")
     return 0

@@ -26,7 +26,10 @@ from pathlib import Path
 
 import bleach
 import nbformat
+from latex2mathml.converter import convert as latex_to_mathml
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
 
 # What a written answer may use: text formatting, lists, tables, links, images.
 ALLOWED_TAGS = {
@@ -122,6 +125,51 @@ def as_html_block(cleaned):
                       for i, part in enumerate(parts))
     cleaned = OTHER_LINE_BREAKS.sub(lambda m: f"&#{ord(m.group())};", cleaned)
     return cleaned if cleaned.startswith("<div>") else f"<div>{cleaned}</div>"
+
+
+# On the feedback page, formulas become MathML, which browsers draw themselves: the page needs no
+# MathJax from the web (students read it offline). Only there: the notebook itself keeps its
+# $...$ (the formgrader typesets them), and MathML made here is cleaned with its own allow-list.
+MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+?)\$", re.DOTALL)
+CODE = re.compile(r"(<pre>.*?</pre>|<code>.*?</code>)", re.DOTALL)
+MATHML_TAGS = {
+    "math", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace", "msub", "msup", "msubsup",
+    "mfrac", "msqrt", "mroot", "mover", "munder", "munderover", "mtable", "mtr", "mtd",
+    "mstyle", "mpadded", "mphantom", "menclose", "mfenced",
+}
+MATHML_ATTRIBUTES = {"display", "xmlns", "mathvariant", "stretchy", "fence", "separator",
+                     "accent", "accentunder", "linethickness", "columnalign", "displaystyle",
+                     "scriptlevel", "width", "lspace", "rspace", "notation"}
+
+
+class FormulasAsMathML(Preprocessor):
+    """A GenerateFeedback preprocessor (nbgrader_config.py): every markdown cell's formulas as
+    MathML. It runs on a notebook sanitize_notebook has made safe."""
+
+    enabled = Bool(True).tag(config=True)  # nbconvert's preprocessors are off unless enabled
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "markdown":
+            cell.source = math_as_mathml(cell.source)
+        return cell, resources
+
+
+def math_as_mathml(cleaned):
+    """CLEANED html with its $...$ and $$...$$ formulas (outside code) drawn as MathML; a formula
+    the converter cannot read stays as its text."""
+    parts = CODE.split(cleaned)  # code at the odd places: its dollars are not math
+    return "".join(part if i % 2 else MATH.sub(_formula, part) for i, part in enumerate(parts))
+
+
+def _formula(match):
+    display, latex = (True, match.group(1)) if match.group(1) is not None else \
+        (False, match.group(2))
+    try:
+        mathml = latex_to_mathml(html.unescape(latex), display="block" if display else "inline")
+    except Exception:  # noqa: BLE001  (LaTeX the converter does not know: keep the text)
+        return match.group(0)
+    return bleach.clean(mathml, tags=MATHML_TAGS, strip=True, strip_comments=True,
+                        attributes=lambda tag, name, value: name in MATHML_ATTRIBUTES)
 
 
 def clean_html(text):

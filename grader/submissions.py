@@ -13,7 +13,9 @@ Everything under SUBMISSIONS was made by students: names, folders, zips and link
 
 Accepted layouts: <student_id>/<assignment_id>/*.ipynb, <student_id>/<assignment_id>.ipynb,
 <student_id>/<assignment_id>.zip, and <student_id>.zip holding <assignment_id>/ folders or
-<assignment_id>.ipynb files (also under wrapper folders).
+<assignment_id>.ipynb files (also under wrapper folders). <student_id>/<assignment_id>/ may hold
+nbgrader's timestamp.txt, the time it was submitted (for late work, grader/late.py). An LMS's
+download zip is read by grader/lms.py, which lays it out this way first.
 """
 
 import hashlib
@@ -25,6 +27,8 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+
+from .late import read_timestamp
 
 ZIP_MAX_MEMBERS = int(os.environ.get("BACKPROP_COURSE_ZIP_MAX_MEMBERS", "200"))
 ZIP_MAX_BYTES = int(os.environ.get("BACKPROP_COURSE_ZIP_MAX_BYTES", str(50 * 1024**2)))
@@ -46,6 +50,7 @@ class Submission:
     notebooks: list  # paths of the .ipynb files found for this student and assignment
     problem: str = ""  # set: refused when found; graded "not graded" with this reason
     note: str = ""  # set: graded, and the row is flagged for the instructor's review
+    timestamp: object = None  # when it was submitted (timestamp.txt, see grader/late.py)
 
 
 @dataclass
@@ -61,6 +66,7 @@ class _Source:
     problem: str = ""
     folders: tuple = ()  # the folder names between the student's entry and this place
     notes: list = field(default_factory=list)
+    timestamp: object = None
 
 
 class ZipRefused(Exception):
@@ -150,7 +156,14 @@ def _entry_id(path):
 
 def _sources_of_entry(path, known, unpacked, counter):
     if path.is_dir():
-        yield from _sources_in_tree(path, path.name, known, counter)
+        for source in _sources_in_tree(path, path.name, known, counter):
+            folder = path / source.assignment_id
+            if source.notebooks and source.notebooks[0].parent == folder:
+                # nbgrader's timestamp.txt, trusted only in SUBMISSIONS/<student>/<assignment>/
+                # where `nbgrader collect` writes it: never from inside a zip
+                source.timestamp, note = read_timestamp(folder)
+                source.notes += [note] if note else []
+            yield source
         # SUBMISSIONS/<student>/<assignment>.zip: unpacked as if it were that folder
         for aid in sorted(known):
             zpath = path / f"{aid}.zip"
@@ -278,7 +291,7 @@ def _submission(student, aid, sources, other_students):
         notes.append(f"skipped {', '.join(best.links)}: links are not accepted")
     notes += list(dict.fromkeys(n for s in sources for n in s.notes))
     notebooks = [] if problem else best.notebooks
-    return Submission(student, aid, notebooks, problem, "; ".join(notes))
+    return Submission(student, aid, notebooks, problem, "; ".join(notes), best.timestamp)
 
 
 def unpack_zip(zpath, target, label):

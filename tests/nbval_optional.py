@@ -3,8 +3,8 @@ skipped, with the reason, where MODULE is not installed.
 
 PyTorch is the course's optional extra (pip install -e ".[torch]"): the cells that use it store
 the outputs of a real run, and where it is installed nbval runs and compares them as usual.
-Loaded by lectures/conftest.py, and with `-p nbval_optional` for a student's copy
-(tests/test_student_lectures.py).
+Loaded with `-p nbval_optional` (pyproject.toml's addopts here; a student's copy too:
+tests/test_student_lectures.py).
 """
 
 import importlib.util

@@ -33,9 +33,9 @@ def test_students_and_checks_never_share_hidden_inputs(fresh_secret):
     ada, bo = seeds_of("ada"), seeds_of("bo")
     assert len(set(ada)) == 5 and not set(ada) & set(bo)
     course_secret.grading_student("ada")
-    x_ada = a2_vector_backprop._numerical_cases()[0][2]
+    x_ada = a2_vector_backprop._jacobian_cases()[0][2]
     course_secret.grading_student("bo")
-    x_bo = a2_vector_backprop._numerical_cases()[0][2]
+    x_bo = a2_vector_backprop._jacobian_cases()[0][2]
     assert x_ada.shape == x_bo.shape and not np.allclose(x_ada, x_bo)
 
 

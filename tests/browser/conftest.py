@@ -2,9 +2,8 @@
 
 Two servers per session:
 - the student's: `backprop-course lab`, run from a venv into which the student's copy written
-  by `backprop-course bundle` and the answers pack of every assignment were pip-installed, on
-  that copy (in a temporary folder); see tests/student_env.py. grader cannot be imported there and `course` comes from
-  the copy. The lectures, the assignments and Validate are tested on it.
+  by `backprop-course bundle` was pip-installed, on that copy (in a temporary folder); see
+  tests/student_env.py. grader cannot be imported there and `course` comes from the copy. The lectures, the assignments and Validate are tested on it.
 - the instructor's: the main venv's `jupyter lab`, started at the repository root where
   nbgrader_config.py lives: the formgrader.
 Each server gets its own Jupyter config, data, settings and runtime folders in a temporary
@@ -28,8 +27,6 @@ from pathlib import Path
 import nbformat
 import pytest
 from student_env import make_student_env
-
-from grader.release import assignment_ids
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -72,7 +69,8 @@ def screenshot_dir(tmp_path_factory):
 def browser_context(tmp_path_factory):
     """One Chromium with a fresh profile for the session; each test opens its own pages."""
     if not CHROMIUM.exists():
-        message = "no /usr/bin/chromium: `apt-get install chromium` (.ci/run does it)"
+        message = ("no /usr/bin/chromium, so the browser tests are skipped: sudo apt-get install "
+                   "chromium, then .venv/bin/pytest tests/browser (.ci/run installs it)")
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
@@ -169,9 +167,8 @@ def stop_lab(process):
 
 @pytest.fixture(scope="package")
 def student_env(tmp_path_factory):
-    """The student's copy at the end of term, pip-installed into its own venv as its INSTALL.md
-    says, with every assignment's answers pack installed (so every lecture runs)."""
-    return make_student_env(tmp_path_factory.mktemp("student"), answers=assignment_ids(ROOT))
+    """The student's copy, pip-installed into its own venv as its INSTALL.md says."""
+    return make_student_env(tmp_path_factory.mktemp("student"))
 
 
 @pytest.fixture(scope="package")

@@ -29,8 +29,12 @@ def test_the_feedback_report_explains_the_mistake(grading_run, browser_context, 
     # a page written to be mailed: nothing it links to outside is needed, nor fetched
     page.route("http*://**", lambda route: route.abort())
     page.goto(html.as_uri(), wait_until="domcontentloaded")
+    # the sentence's *emphasis* is markup, not asterisks
     expect(page.locator("body")).to_contain_text(
-        "the local gradient of one input is the *other* input: swap them")
+        "the local gradient of one input is the other input: swap them")
+    expect(page.locator("em", has_text="other").first).to_be_visible()
+    # formulas are MathML, drawn offline (no MathJax from the web)
+    expect(page.locator("math").first).to_be_visible()
     expect(page.locator("body")).not_to_contain_text("BEGIN HIDDEN TESTS")
     # the picture: the student's wrong MultiplyGate, the test that failed, the check's sentence
     page.set_viewport_size({"width": 1280, "height": 1200})

@@ -1,6 +1,8 @@
 """The instructor grades a written answer by hand in nbgrader's formgrader: a student's a4,
 autograded with the real command, gets 5 of answer_1's 7 points and a comment, and the
-gradebook's total for the submission then counts them."""
+gradebook's total for the submission then counts them; grading the batch again loses neither.
+The formgrader tells the truth: it counts the submissions, and only written answers wait for a
+person (a1 is all code; in a4 only the written answers are marked)."""
 
 import csv
 import re
@@ -24,10 +26,10 @@ COMMENT = "Right idea; say why the product of many small derivatives shrinks."
 
 
 @pytest.fixture(scope="module")
-def autograded_points(grading_run, instructor_lab, tmp_path_factory):
+def autograded(grading_run, instructor_lab, tmp_path_factory):
     """STUDENT's AID, every code answer right and the written ones left as released, graded by
     `autograde`, which records it in the course gradebook that the formgrader reads. Returns
-    the points autograde gave. It runs once ada's grading run is over and after instructor_lab
+    the points autograde gave and the folder of the submissions and report. It runs once ada's grading run is over and after instructor_lab
     released into the gradebook, so that only one process writes to the gradebook at a time."""
     grading_run.process.wait(timeout=120)
     folder = tmp_path_factory.mktemp("manual-grading")
@@ -35,6 +37,11 @@ def autograded_points(grading_run, instructor_lab, tmp_path_factory):
     submission.parent.mkdir(parents=True)
     nbformat.write(completed(ROOT / "assignments" / AID / f"{AID}.ipynb",
                              ROOT / "solutions" / AID / f"{AID}.ipynb"), submission)
+    return autograde(folder), folder
+
+
+def autograde(folder):
+    """`backprop-course autograde` on folder/submissions; the points of STUDENT's row."""
     subprocess.run([sys.executable, "-m", "course.cli", "autograde", str(folder / "submissions"),
                     "--out", str(folder / "report"), "--jobs", "1"],
                    cwd=ROOT, check=True, capture_output=True, timeout=300)
@@ -92,16 +99,18 @@ def grade_by_hand(page, frame):
     score = frame.locator(f"#{ANSWER}")
     comment = frame.locator(f"#{ANSWER}-comment")
     # the boxes save only once the page has loaded the grades and comments and bound them:
-    # then the score box is marked as waiting for a grade and the comment box has its prompt
+    # then the score box is marked as waiting for a grade and the comment box has its prompt,
+    # nbgrader's own comment on an answer left as released ("No response.")
     expect(score).to_have_class(re.compile(r"\bneeds_manual_grade\b"))
-    expect(comment).to_have_attribute("placeholder", re.compile("Type any comments"))
+    expect(comment).to_have_attribute("placeholder", "No response.")
     type_and_tab_out(page, score, str(POINTS), "grade")
     expect(score).not_to_have_class(re.compile(r"\bneeds_manual_grade\b"))
     type_and_tab_out(page, comment, COMMENT, "comment")
 
 
-def test_a_written_answer_graded_by_hand_counts_in_the_total(
-        autograded_points, instructor_lab, browser_context, screenshot_dir):
+def test_a_written_answer_graded_by_hand_counts_in_the_total_and_survives_regrading(
+        autograded, instructor_lab, browser_context, screenshot_dir):
+    autograded_points, folder = autograded
     page, frame = open_formgrader(browser_context, instructor_lab)
     open_submission_list(frame)
     follow(frame, STUDENT, re.compile(r"/formgrader/submissions/\w+/?$"))
@@ -128,4 +137,60 @@ def test_a_written_answer_graded_by_hand_counts_in_the_total(
     name = frame.get_by_role("link", name=STUDENT, exact=True)
     row = frame.locator("#main-table tr").filter(has=name)
     expect(row.locator(".score")).to_have_text(total)
+
+    # the whole batch graded again: the hand-graded points and the comment are still there
+    assert autograde(folder) == autograded_points + POINTS  # the report counts them too
+    follow(frame, STUDENT, re.compile(r"/formgrader/submissions/\w+/?$"))
+    expect(frame.locator(f"#{ANSWER}")).to_have_value(str(POINTS))
+    expect(frame.locator(f"#{ANSWER}")).not_to_have_class(re.compile(r"\bneeds_manual_grade\b"))
+    expect(frame.locator(f"#{ANSWER}-comment")).to_have_value(COMMENT)
+    with Gradebook(course_config(ROOT).CourseDirectory.db_url) as gb:
+        assert f"{gb.find_submission(AID, STUDENT).score:g} / 100" == total
     page.close()
+
+
+def test_the_formgrader_shows_only_written_answers_as_needing_a_person(
+        autograded, grading_run, instructor_lab, browser_context):
+    """ada's a1 (all code, one mistake) and STUDENT's a4 are in the gradebook: the formgrader
+    counts them, marks no a1 submission and, in the a4 submission, only written answers."""
+    from nbgrader.api import Gradebook
+
+    A1 = "a1_scalar_backprop"
+    with Gradebook(course_config(ROOT).CourseDirectory.db_url) as gb:
+        counts = {a.name: len(a.submissions) for a in gb.assignments}
+        grades = {g.name: g for nb in gb.find_submission(AID, STUDENT).notebooks
+                  for g in nb.grades}
+        waiting = {name for name, g in grades.items() if g.needs_manual_grade}
+        written = {name for name, g in grades.items() if g.cell_type == "markdown"}
+        code = set(grades) - written
+    assert waiting and waiting <= written
+    page, frame = open_formgrader(browser_context, instructor_lab)
+    for aid in (A1, AID):  # Manage Assignments: the number of submissions
+        row = frame.locator("tr").filter(has=frame.locator("td.name", has_text=aid))
+        expect(row.locator("td.num-submissions")).to_have_text(str(counts[aid]))
+    follow(frame, "Manual Grading", re.compile(r"/formgrader/gradebook/?$"))
+    follow(frame, A1, re.compile(f"/formgrader/gradebook/{A1}/?$"))
+    follow(frame, A1, re.compile(f"/formgrader/gradebook/{A1}/{A1}/?$"))
+    show_names(frame)
+    ada = frame.locator("#main-table tr").filter(
+        has=frame.get_by_role("link", name="ada", exact=True))
+    expect(ada).to_have_count(1)
+    expect(ada.locator(".needs-manual-grade .glyphicon-ok")).to_have_count(0)
+    page.close()
+    page, frame = open_formgrader(browser_context, instructor_lab)
+    open_submission_list(frame)
+    mine = frame.locator("#main-table tr").filter(
+        has=frame.get_by_role("link", name=STUDENT, exact=True))
+    expect(mine.locator(".needs-manual-grade .glyphicon-ok")).to_have_count(1)
+    follow(frame, STUDENT, re.compile(r"/formgrader/submissions/\w+/?$"))
+    expect(frame.locator("input.score")).to_have_count(len(grades))
+    for name in code:
+        expect(frame.locator(f"#{name}")).not_to_have_class(re.compile(r"\bneeds_manual_grade\b"))
+    for name in written:
+        marked = expect(frame.locator(f"#{name}"))
+        if name in waiting:
+            marked.to_have_class(re.compile(r"\bneeds_manual_grade\b"))
+        else:  # graded by hand already (the test above)
+            marked.not_to_have_class(re.compile(r"\bneeds_manual_grade\b"))
+    page.close()
+
