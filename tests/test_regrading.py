@@ -252,7 +252,8 @@ def test_finalize_brings_hand_graded_points_to_the_report_and_the_feedback(cours
     assert cells[ANSWER]["flag"] == "needs manual grading"  # rewritten: look again
     page = (course["report"] / "feedback" / "ada" / A4 / f"{A4}.html").read_text()
     assert COMMENT in page
-    assert f"(Score: {POINTS:.1f} / 7.0)" in page
+    # the written answer's own heading shows the hand-graded points
+    assert f"Score: {POINTS:.1f} / 7.0" in page
 
 
 def test_lms_downloads_are_graded_into_the_same_report(course):

@@ -197,6 +197,10 @@ def check_neuron_backward(neuron_backward):
         if given_w != w or given_x != x:
             fail(name, "changed the list w or x it was given: read the inputs, do not modify them.")
         f = expect_number(name, "f", got[0])
+        lengths = [len(v) if isinstance(v, (list, tuple)) else None for v in got[1:]]
+        if lengths == [2, 3]:
+            fail(name, "dw and dx are swapped: return (f, dw, dx), dw with the 3 gradients of "
+                 "w = (w0, w1, w2) and dx with the 2 of x = (x0, x1).")
         dw, dx = expect_sequence(name, "dw", got[1], 3), expect_sequence(name, "dx", got[2], 2)
         wf, wdw, wdx = ref.neuron_backward(w, x)
         s = wf
@@ -311,6 +315,7 @@ def _check_chain_backward(chain_forward, chain_backward):
 # The catalogue the grading tests run through the real pipeline (see grader.simulate):
 # name -> (grade_id, text of the model answer, the mistake typed instead, words of the feedback).
 KNOWN_MISTAKES = {
+    "neuron_dw_dx_swapped": ("neuron_backward", "return f, dw, dx", "return f, dx, dw", "swapped"),
     # the false passes a class of students found: each now loses its own cell's points
     "multiply_shared_cache": ("multiply_gate", "self.x, self.y = x, y",
                               "MultiplyGate.x, MultiplyGate.y = x, y", "in each other's way"),

@@ -554,8 +554,19 @@ def check_sgd_step(sgd_step, Sequential, Affine, ReLU, Sigmoid):
         _check_sgd_step(sgd_step, Sequential, Affine, ReLU, Sigmoid)
     except Mistake as mistake:
         blame_failing_dependencies("sgd_step", mistake, [
-            ("Sequential", lambda: check_sequential(Sequential)),
+            ("Sequential (its constructor)", lambda: _check_sequential_keeps_its_layers(
+                Sequential, Affine)),
             ("Affine (its constructor)", lambda: _check_affine_keeps_its_arrays(Affine))])
+
+
+def _check_sequential_keeps_its_layers(Sequential, Affine):
+    """Sequential(*layers).layers lists the layers given, in order (what sgd_step relies on)."""
+    layers = [_call("Affine", Affine, np.ones((2, 2)), np.zeros(2)) for _ in range(2)]
+    kept = _attribute(_call("Sequential", Sequential, *layers), "layers")
+    if not isinstance(kept, (list, tuple)) or len(kept) != 2 or any(
+            a is not b for a, b in zip(kept, layers)):
+        fail("Sequential", "Sequential(*layers) should keep the layers, in order, as "
+             "self.layers.")
 
 
 def _check_affine_keeps_its_arrays(Affine):

@@ -75,6 +75,9 @@ NOT_REVERSED = ("the _backward functions ran in topological order instead of rev
                 "_backward runs first.")
 NO_SEED = ("every gradient is 0: after resetting, set self.grad = 1.0 (d self/d self = 1) before "
            "calling the _backward functions.")
+SOME_RESET = ("a second backward() added to the gradients of some nodes: at the start of "
+              "backward(), set the grad of every node of topological_order(self) to 0, not only "
+              "the leaves or only the inner nodes.")
 NO_RESET = ("a second backward() added to the gradients of the first: set every node's grad to 0 "
             "at the start of backward(), before self.grad = 1.0.")
 
@@ -514,13 +517,15 @@ def _check_order(name, topological_order, root, what, nodes=None):
 # check_backward
 
 
-def _simulated_grads(build, *, reverse=True, seed=True, reset=True, calls=1):
-    """The gradients a backward() with a known mistake leaves, made from the reference's pieces."""
+def _simulated_grads(build, *, reverse=True, seed=True, reset="all", calls=1):
+    """The gradients a backward() with a known mistake leaves, made from the reference's pieces.
+    reset: which nodes it sets to 0 first: "all", "leaves", "inner" or "none"."""
     root, named = build()
     order = ref.topological_order(root)
     for _ in range(calls):
-        if reset:
-            for node in order:
+        for node in order:
+            leaf = not node._prev
+            if reset == "all" or (reset == "leaves" and leaf) or (reset == "inner" and not leaf):
                 node.grad = 0.0
         if seed:
             root.grad = 1.0
@@ -584,11 +589,13 @@ def _check_backward_on(name, backward, what, build):
         expect_close(name, f"{label}.grad after backward() on {what}", got, want[label],
                      mistakes=[(not_reversed[label], NOT_REVERSED), (no_seed[label], NO_SEED)])
     call(name, backward, root)
-    no_reset = _simulated_grads(build, reset=False, calls=2)
+    no_reset = _simulated_grads(build, reset="none", calls=2)
+    some_reset = [_simulated_grads(build, reset=which, calls=2) for which in ("leaves", "inner")]
     for label, node in named.items():
         got = expect_number(name, f"{label}.grad after a second backward()", node.grad)
         expect_close(name, f"{label}.grad after a second backward() on {what}", got, want[label],
-                     mistakes=[(no_reset[label], NO_RESET)])
+                     mistakes=[(no_reset[label], NO_RESET),
+                               *[(grads[label], SOME_RESET) for grads in some_reset]])
     for label, node in named.items():
         if node.data != data_before[label]:
             fail(name, f"backward() changed {label}.data on {what}; it may only change grads.")
@@ -693,6 +700,9 @@ KNOWN_MISTAKES = {
     "backward_no_reset": ("backward", "        node.grad = 0.0\n", "        pass\n",
                           "second backward"),
     "backward_no_seed": ("backward", "self.grad = 1.0", "pass", "self.grad = 1.0"),
+    "backward_resets_leaves_only": ("backward", "    for node in order:\n        node.grad = 0.0\n",
+                                    ("    for node in order:\n        if not node._prev:\n"
+                                     "            node.grad = 0.0\n"), "some nodes"),
     "seed_no_backward": ("seed_graph", "    u9.backward()\n", "", "u9.backward()"),
     "seed_swapped": ("seed_graph", "return u9.data, w.grad, b.grad",
                      "return u9.data, b.grad, w.grad", "swapped"),

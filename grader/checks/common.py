@@ -217,11 +217,13 @@ def blame_failing_dependencies(entity, mistake, dependencies):
         raise mistake
     names = " and ".join(failing)
     one = len(failing) == 1
+    # what this test saw holds only if the dependencies are right: said as a condition
+    seen = str(mistake).removeprefix(f"{entity}: ")
     raise Mistake(f"{entity}: {USES} {names}, which {'does' if one else 'do'} not "
                   f"pass {'its' if one else 'their'} own test yet, so this failure may come from "
                   f"{'it' if one else 'them'}: fix {names} first ("
-                  f"{'its test cell says' if one else 'their test cells say'} what is wrong), "
-                  "then this one is checked again.") from None
+                  f"{'its test cell says' if one else 'their test cells say'} what is wrong). "
+                  f"If {'it is' if one else 'they are'} right, then: {seen}") from None
 
 
 USES = "this test uses your"
