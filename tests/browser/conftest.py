@@ -154,12 +154,13 @@ def start_lab(command, cwd, env, lab, log):
     raise RuntimeError(f"JupyterLab did not answer within {LAB_START_TIMEOUT} s; see {log.name}")
 
 
-def stop_lab(process):
-    """Stop the server and its kernels (its process group) that this session started."""
+def stop_lab(process, timeout=15):
+    """Stop a server this session started and all it started (its process group): SIGTERM,
+    then SIGKILL after timeout seconds. The hub tests stop JupyterHub with it too."""
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()

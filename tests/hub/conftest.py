@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from browser.conftest import CHROMIUM, CHROMIUM_ARGS, stop_lab
 
 from course.bundle import write_bundle
 
@@ -204,13 +204,7 @@ def start_hub(server, course_env, deploy, hub_dir):
 
 def stop_hub(process):
     """SIGTERM: the hub stops the users' servers and the proxy it started, then exits."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    stop_lab(process, timeout=60)
 
 
 def tail(path, lines=60):
