@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # an English word in a comment or a string: the cell has something a reader reads
 WORDS = re.compile(r"[A-Za-z]{3,}")
 # nbgrader's markers are comments, but nbgrader reads them: a translation keeps them verbatim
-NBGRADER_MARKERS = re.compile(r"^\s*#+\s*(BEGIN|END) (SOLUTION|HIDDEN TESTS)\b.*$", re.M)
+NBGRADER_MARKERS = re.compile(r"^\s*#+\s*(?:BEGIN|END) (?:SOLUTION|HIDDEN TESTS)\b.*$",
+                              re.MULTILINE)
 
 
 def sources(root=ROOT):
