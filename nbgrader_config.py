@@ -42,6 +42,8 @@ c.HTMLExporter.sanitize_html = True
 import nbgrader
 
 c.GenerateFeedback.HTMLExporter.template_file = "backprop_feedback.html.j2"
+# the page's own words in the submission's language (grader/feedback_page.py)
+c.GenerateFeedback.HTMLExporter.filters = {"page_text": "grader.feedback_page.page_text"}
 c.GenerateFeedback.HTMLExporter.extra_template_basedirs = [
     str(root / "grader" / "templates"),
     str(Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"),

@@ -1,6 +1,7 @@
 """Plain serial `nbgrader autograde` against `backprop-course autograde` on the same class.
 
     .venv/bin/python benchmarks/autograde_speed.py [--students 40] [--assignment all]
+    .venv/bin/python benchmarks/autograde_speed.py --scale   # 100, then 1,000 submissions
 
 Both grade the same simulated submissions (correct ones and ones with known mistakes, made from
 the release as a student would): nbgrader as the course's nbgrader_config.py sets it up, one
@@ -30,18 +31,30 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def simulated_class(aid, students, folder):
-    """students notebooks: every third one with one known mistake, the rest correct."""
+    """students notebooks: every third one with one known mistake, every tenth one broken (the
+    untouched release, or a solution cell that does not compile), the rest correct."""
     release = ROOT / "assignments" / aid / f"{aid}.ipynb"
     source = ROOT / "solutions" / aid / f"{aid}.ipynb"
     mistakes = list(catalogue(aid).KNOWN_MISTAKES)
     for i in range(students):
-        if i % 3 == 2:
+        if i % 10 == 9:
+            nb = nbformat.read(release, as_version=4) if i % 20 == 9 else completed(
+                release, source, {gid: (lambda text: text + "\n    this is not Python(")
+                                  for gid in [first_solution(source)]})
+        elif i % 3 == 2:
             nb = with_mistakes(release, source, aid, [mistakes[i % len(mistakes)]])
         else:
             nb = completed(release, source)
         path = folder / f"student{i:03d}" / aid / f"{aid}.ipynb"
         path.parent.mkdir(parents=True)
         nbformat.write(nb, path)
+
+
+def first_solution(source):
+    """The grade_id of the source notebook's first solution cell."""
+    nb = nbformat.read(source, as_version=4)
+    return next(c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+                if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code")
 
 
 def children_cpu():
@@ -74,11 +87,39 @@ def plain_nbgrader(aid, submissions, scratch):
     return seconds, children_cpu() - cpu
 
 
+def own_cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def ours(submissions, report):
-    """backprop-course autograde in its worker processes: (wall seconds, CPU seconds)."""
-    start, cpu = time.perf_counter(), children_cpu()
+    """backprop-course autograde in its worker processes: (wall seconds, CPU seconds of this
+    process and its workers and sandboxes)."""
+    start, cpu = time.perf_counter(), children_cpu() + own_cpu()
     results = autograde(ROOT, submissions, report, progress=False)
-    return time.perf_counter() - start, children_cpu() - cpu, len(results)
+    return time.perf_counter() - start, children_cpu() + own_cpu() - cpu, len(results)
+
+
+def scale_point(n, aid="a1_scalar_backprop"):
+    """Grade n simulated submissions (in this process, started for this alone) and print the
+    wall time and the peak memory of this process and of its largest worker or sandbox."""
+    work = Path(tempfile.mkdtemp(prefix="backprop-bench-"))
+    try:
+        simulated_class(aid, n, work / "class")
+        wall, cpu, graded = ours(work / "class", work / "report")
+        assert graded == n
+        own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"{n:>6} submissions of {aid}: {wall:7.1f} s wall, {wall / n:.3f} s and "
+              f"{cpu / n:.2f} CPU s per submission; peak RSS: grading process {own_peak:.0f} MB,"
+              f" largest worker or sandbox {children_peak_mb():.0f} MB", flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def scale(sizes=(100, 1000)):
+    """Memory stays flat as the class grows: each size graded in a fresh process."""
+    for n in sizes:
+        subprocess.run([sys.executable, __file__, "--scale-point", str(n)], check=True)
 
 
 def floor_seconds(repeats=10):
@@ -93,12 +134,21 @@ def main():
     parser.add_argument("--students", type=int, default=40)
     parser.add_argument("--assignment", default="all",
                         help="one assignment id, or all (the default)")
+    parser.add_argument("--scale", action="store_true",
+                        help="instead: grade 100, then 1,000 submissions (ours only) and print "
+                             "the peak memory of each run")
+    parser.add_argument("--scale-point", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.scale_point:
+        return scale_point(args.scale_point)
+    if args.scale:
+        return scale()
     aids = (sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
             if args.assignment == "all" else [args.assignment])
     n, cores = args.students, os.cpu_count()
     floor = floor_seconds()
-    print(f"{n} submissions per assignment (2 in 3 correct, 1 in 3 with a known mistake), "
+    print(f"{n} submissions per assignment (1 in 3 with a known mistake, 1 in 10 broken, the "
+          "rest correct), "
           f"{cores} cores; the floor (a sandboxed Python with numpy, running nothing): "
           f"{floor:.2f} s")
     print(f"{'assignment':26}{'side':11}{'wall s':>8}{'CPU s/sub':>11}{'x floor':>9}"
@@ -119,8 +169,9 @@ def main():
             shutil.rmtree(work, ignore_errors=True)
     print("(plain nbgrader runs each notebook, hidden tests included, in a kernel, one after "
           "another; backprop-course runs the solution cells in the bubblewrap sandbox for the "
-          "isolated checks, in parallel, and also writes every feedback page. Peak MB is the "
-          "largest child process so far in this run, so it only grows down the table.)")
+          "isolated checks, in parallel, and also writes every feedback page. CPU counts every process"
+          " of a side. Peak MB is the largest child process so far in this run, so it only grows "
+          "down the table.)")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,9 @@ from .gradcheck import (
     numerical_vjp,
     rel_error,
 )
+from .i18n import setup_matplotlib
+
+setup_matplotlib()  # in Chinese, plots draw their Chinese text with a CJK font
 
 __all__ = [
     "check_gradient",

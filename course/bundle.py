@@ -4,11 +4,17 @@ OUT gets the lectures, the released assignments, the `course` package as an inst
 (pyproject.toml at OUT's top, so `pip install -e .` there makes `backprop-course lab` open
 JupyterLab on OUT) and INSTALL.md. Nothing from grader/ or solutions/: files are copied from an
 explicit list of places, never by excluding what must not go.
+
+`bundle OUT --lang zh` takes the translated lectures and assignments (zh/lectures, zh/assignments),
+writes INSTALL.md in that language and records it in the copy's course/language.txt, so the
+course package speaks it (course/i18n.py).
 """
 
 import shutil
 import tomllib
 from pathlib import Path
+
+from .i18n import LANGUAGE_FILE, N_, _
 
 DISTRIBUTION = "backprop-course-student"
 BUNDLED_FOLDERS = ("lectures", "assignments", "course")
@@ -19,7 +25,8 @@ RUNTIME_DEPENDENCIES = ("jupyterlab", "ipykernel", "numpy", "matplotlib", "ipywi
 # Build leftovers that must not be copied with the sources.
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
 
-INSTALL_MD = """\
+# translated in course/locale/<lang>/LC_MESSAGES/course.po, like every message of the package
+INSTALL_MD = N_("""\
 # Backpropagation: the student's copy
 
 What is here:
@@ -60,7 +67,7 @@ On Windows, write `.venv\\Scripts\\` for `.venv/bin/`.
    `YOUR CODE HERE` with your code and run the test cell below it.
 3. Press **Validate** (in the notebook's toolbar) before you hand the notebook in: it runs
    every cell and tells you which tests fail.
-"""
+""")
 
 
 def course_project(root):
@@ -110,30 +117,58 @@ backprop-course = "course.cli:main"
 packages = ["course"]
 
 [tool.setuptools.package-data]
-course = ["lab_settings/*.json"]
+course = ["lab_settings/*.json", "locale/*/LC_MESSAGES/*.po", "language.txt"]
 """
 
 
-def write_bundle(root, out):
+class BundleError(ValueError):
+    """The student's copy cannot be written; the message says what to do."""
+
+
+def edition(root, lang="en"):
+    """(lectures folder, assignments folder) of the course at ROOT in language LANG: the English
+    ones at the top, a translation's under LANG/ (python -m grader.translate build LANG, then
+    backprop-course release --lang LANG, make them)."""
+    root = Path(root)
+    if lang == "en":
+        return root / "lectures", root / "assignments"
+    lectures, assignments = root / lang / "lectures", root / lang / "assignments"
+    if not any(lectures.glob("*.ipynb")) or not assignments.is_dir():
+        raise BundleError(_("There is no '{lang}' edition in {root} ({lectures} or {assignments} "
+                            "is missing): build it with `python -m grader.translate build {lang}`"
+                            " and `backprop-course release --lang {lang}`, or leave out --lang.")
+                          .format(lang=lang, root=root, lectures=lectures,
+                                  assignments=assignments))
+    return lectures, assignments
+
+
+def write_bundle(root, out, lang="en"):
     """Write the student's copy of the course at ROOT into the folder OUT (made if missing;
-    what it writes there is replaced). Returns the files written, relative to OUT, sorted."""
+    what it writes there is replaced), in language LANG. Returns the files written, relative to
+    OUT, sorted."""
     root, out = Path(root).resolve(), Path(out).resolve()
-    sources = [root / name for name in BUNDLED_FOLDERS]
+    lectures, assignments = edition(root, lang)
+    sources = [root / name for name in BUNDLED_FOLDERS] + [root / lang]
     if out == root or any(out == source or source in out.parents for source in sources):
-        raise ValueError(f"{out} would overwrite the course itself: give a folder outside "
-                         f"{', '.join(str(s) for s in sources)} and other than {root}.")
+        raise BundleError(_("{out} would overwrite the course itself: give a folder outside "
+                            "{sources} and other than {root}.").format(
+                                out=out, sources=", ".join(str(s) for s in sources), root=root))
     out.mkdir(parents=True, exist_ok=True)
     for name in BUNDLED_FOLDERS:
         shutil.rmtree(out / name, ignore_errors=True)
     (out / "lectures").mkdir()
-    for lecture in sorted((root / "lectures").glob("*.ipynb")):
+    for lecture in sorted(lectures.glob("*.ipynb")):
         shutil.copy2(lecture, out / "lectures" / lecture.name)
-    shutil.copytree(root / "assignments", out / "assignments", ignore=IGNORED)
+    shutil.copytree(assignments, out / "assignments", ignore=IGNORED)
     shutil.copytree(root / "course", out / "course", ignore=IGNORED)
+    language_file = out / "course" / LANGUAGE_FILE.name
+    language_file.unlink(missing_ok=True)  # the checkout's own, if any, is not the copy's
+    if lang != "en":
+        language_file.write_text(lang + "\n")
     project = course_project(root)
     (out / "pyproject.toml").write_text(student_pyproject(project))
-    python = project["requires-python"].replace(">=", "") + " or newer"
-    (out / "INSTALL.md").write_text(INSTALL_MD.format(python=python))
+    python = project["requires-python"].replace(">=", "") + _(" or newer", lang)
+    (out / "INSTALL.md").write_text(_(INSTALL_MD, lang).format(python=python))
     written = [p for name in BUNDLED_FOLDERS for p in (out / name).rglob("*") if p.is_file()]
     written += [out / "pyproject.toml", out / "INSTALL.md"]
     return sorted(p.relative_to(out) for p in written)

@@ -8,14 +8,15 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .i18n import N_, _, languages
 from .jupyter_tools import write_student_copy_config
 from .paths import course_root
 
 LAB_SETTINGS = Path(__file__).resolve().parent / "lab_settings"
 STUDENT_COMMANDS = ("lab", "bundle")
 INSTRUCTOR_COMMANDS = ("release", "autograde", "finalize", "export", "exchange", "demo")
-INSTRUCTOR_ONLY = ("This command is for instructors: it needs the full course checkout "
-                   "(grader/ and solutions/), which a student's copy does not include.")
+INSTRUCTOR_ONLY = N_("This command is for instructors: it needs the full course checkout "
+                     "(grader/ and solutions/), which a student's copy does not include.")
 
 
 def cmd_lab(args, extra=()):
@@ -39,11 +40,14 @@ def cmd_lab(args, extra=()):
 
 
 def cmd_bundle(args):
-    from .bundle import write_bundle
+    from .bundle import BundleError, write_bundle
 
-    files = write_bundle(course_root(), args.out)
-    print(f"Wrote the student's copy ({len(files)} files) to {args.out}; "
-          f"students follow {Path(args.out) / 'INSTALL.md'}.")
+    try:
+        files = write_bundle(course_root(), args.out, args.lang)
+    except BundleError as problem:
+        sys.exit(str(problem))
+    print(_("Wrote the student's copy ({count} files) to {out}; students follow {install}.")
+          .format(count=len(files), out=args.out, install=Path(args.out) / "INSTALL.md"))
     return 0
 
 
@@ -63,17 +67,20 @@ def _add_instructor_commands(sub):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="backprop-course", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("lab", help="open JupyterLab on the course (other options go to jupyter lab)")
+    p = sub.add_parser("lab", help=_("open JupyterLab on the course (other options go to "
+                                     "jupyter lab)"))
     p.set_defaults(run=cmd_lab)
-    p = sub.add_parser("bundle", help="write the student's copy: lectures, assignments, course")
-    p.add_argument("out", help="folder for the student's copy (made if missing)")
+    p = sub.add_parser("bundle", help=_("write the student's copy: lectures, assignments, course"))
+    p.add_argument("out", help=_("folder for the student's copy (made if missing)"))
+    p.add_argument("--lang", default="en", choices=["en", *languages()],
+                   help=_("the copy's language: en (default) or zh (the Chinese edition)"))
     p.set_defaults(run=cmd_bundle)
     if argv is None:
         argv = sys.argv[1:]
     if not argv or argv[0] not in STUDENT_COMMANDS:  # a student's lab never looks for grader
         _add_instructor_commands(sub)
     if argv and argv[0] in INSTRUCTOR_COMMANDS and argv[0] not in sub.choices:
-        sys.exit(INSTRUCTOR_ONLY)
+        sys.exit(_(INSTRUCTOR_ONLY))
     args, extra = parser.parse_known_args(argv)
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     if args.command == "lab":

@@ -13,13 +13,15 @@ as the 0.5 in 0.5 * u is drawn next to where it is used.
 
 import matplotlib.pyplot as plt
 
+from .i18n import _
+
 NUMBER_FORMAT = "{:.4g}"  # the labels show 4 significant digits
 
 
 def node_label(node, name=None):
     """Three lines: the node's name and/or operation ("leaf" if neither), its data and grad."""
     title = " ".join(part for part in (name, f"({node._op})" if node._op else "") if part)
-    title = title or "leaf"
+    title = title or _("leaf")
     data = NUMBER_FORMAT.format(node.data)
     grad = NUMBER_FORMAT.format(node.grad)
     return f"{title}\ndata = {data}\ngrad = {grad}"

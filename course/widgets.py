@@ -26,6 +26,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .activations import sigmoid
+from .i18n import _
 from .plotting import draw_circuit, fill_circuit
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
@@ -33,13 +34,18 @@ ACTIVATIONS = ("sigmoid", "tanh", "relu")
 # every saved widget with a red "disconnected" icon that reads like an error. It is a picture of
 # the last run, so the explorer says that instead. The readout carries this style and note: the
 # HTML is saved with the widget, so it applies wherever the widget is shown.
-SAVED_NOTE = (
+SAVED_NOTE_STYLE = (
     "<style>.backprop-explorer.jupyter-widgets-disconnected::before,"
     " .backprop-explorer .jupyter-widgets-disconnected::before {content: none; display: none}"
     " .backprop-saved-note {display: none; font-style: italic; opacity: 0.7}"
-    " .jupyter-widgets-disconnected .backprop-saved-note {display: block}</style>"
-    '<div class="backprop-saved-note">The picture and numbers of the last run, saved with the'
-    " notebook: run the cell to use the controls.</div>")
+    " .jupyter-widgets-disconnected .backprop-saved-note {display: block}</style>")
+
+
+def saved_note():
+    """SAVED_NOTE_STYLE and the note, in the student's language."""
+    note = _("The picture and numbers of the last run, saved with the notebook: run the cell to "
+             "use the controls.")
+    return f'{SAVED_NOTE_STYLE}<div class="backprop-saved-note">{html.escape(note)}</div>'
 
 
 def figure_png(fig):
@@ -83,7 +89,7 @@ class Explorer:
         self.readout = widgets.HTML()
         self.widget = widgets.VBox([control_box or widgets.VBox(self.controls),
                                     self.image, self.readout])
-        self.widget.add_class("backprop-explorer")  # SAVED_NOTE's style applies inside it
+        self.widget.add_class("backprop-explorer")  # saved_note()'s style applies inside it
         for control in self.controls:
             control.observe(self._on_change, names="value")
         self.update()
@@ -98,7 +104,7 @@ class Explorer:
         state = self.state()
         self.draw(state)
         lines = self.lines(state)
-        self.readout.value = SAVED_NOTE + "<br>".join(html.escape(line, quote=False)
+        self.readout.value = saved_note() + "<br>".join(html.escape(line, quote=False)
                                                       for line in lines)
         self.image.value = self.render()
         self.last_state = state
@@ -158,7 +164,7 @@ class SigmoidExplorer(Explorer):
         ax.plot([0.0], [0.25], "s", color="C1")
         note = ax.annotate(r"max $\sigma'(0) = 1/4$", xy=(0.0, 0.25), xytext=(1.0, 0.36),
                            fontsize=9, arrowprops={"arrowstyle": "->", "color": "0.4"})
-        (self.tangent_line,) = ax.plot([], [], "--", color="C3", label="tangent at z")
+        (self.tangent_line,) = ax.plot([], [], "--", color="C3", label=_("tangent at z"))
         (self.sigma_point,) = ax.plot([], [], "o", color="C0")
         (self.dsigma_point,) = ax.plot([], [], "o", color="C1", markerfacecolor="white")
         self.title = ax.set_title("")
@@ -191,8 +197,10 @@ class SigmoidExplorer(Explorer):
         z, s, ds = state["z"], state["sigma"], state["dsigma"]
         return [f"z = {z:.2f}",
                 f"σ(z) = {s:.4f}",
-                f"σ'(z) = σ(z)(1 − σ(z)) = {ds:.4f}   (never above 1/4, reached at z = 0)",
-                f"tangent at z: y = {s:.4f} + {ds:.4f}·(t − {z:.2f})"]
+                _("σ'(z) = σ(z)(1 − σ(z)) = {ds}   (never above 1/4, reached at z = 0)").format(
+                    ds=f"{ds:.4f}"),
+                _("tangent at z: y = {s} + {ds}·(t − {z})").format(
+                    s=f"{s:.4f}", ds=f"{ds:.4f}", z=f"{z:.2f}")]
 
 
 def sigmoid_explorer(z=0.0):
@@ -279,13 +287,14 @@ class ChainExplorer(Explorer):
     def draw(self, state):
         fill_circuit(self.texts, *self.node_values(state))
         self.title.set_text(f"f = ŷ = h_{self.K} = {state['y']:.4f}     "
-                            "green: forward value     red: ∂f/∂(node)")
+                            + _("green: forward value     red: ∂f/∂(node)"))
 
     def lines(self, state):
         rows = [f"ŷ = h_{self.K} = {state['y']:.6f}   (f = ŷ, so ∂f/∂ŷ = 1)",
                 f"∂f/∂x = {state['dx']:.6g}"]
         for k in range(1, self.K + 1):
-            rows.append(f"layer {k}: z = {state['z'][k - 1]:.4f}, h = {state['h'][k]:.4f}, "
+            rows.append(_("layer {k}: ").format(k=k) +
+                        f"z = {state['z'][k - 1]:.4f}, h = {state['h'][k]:.4f}, "
                         f"∂f/∂h = {state['dh'][k]:.6g}, ∂f/∂w = {state['dw'][k - 1]:.6g}, "
                         f"∂f/∂b = {state['db'][k - 1]:.6g}")
         return rows
@@ -340,19 +349,19 @@ class VanishingExplorer(Explorer):
     def __init__(self, depth=10, scale=1.0, activation="sigmoid", width=32, n=64, seed=0):
         self.width, self.n, self.seed = width, n, seed
         # continuous_update=False: recompute when the slider is released, not on every pixel
-        self.depth_slider = widgets.IntSlider(value=depth, min=2, max=40, description="depth",
+        self.depth_slider = widgets.IntSlider(value=depth, min=2, max=40, description=_("depth"),
                                               continuous_update=False)
         self.scale_slider = widgets.FloatSlider(value=scale, min=0.1, max=3.0, step=0.05,
-                                                description="weight scale",
+                                                description=_("weight scale"),
                                                 continuous_update=False,
                                                 style={"description_width": "initial"})
         self.activation_buttons = widgets.ToggleButtons(options=ACTIVATIONS, value=activation,
-                                                        description="activation")
+                                                        description=_("activation"))
         fig = Figure(figsize=(6.4, 3.8), dpi=100, layout="constrained")
         self.ax = ax = fig.add_subplot()
         ax.set_yscale("log", nonpositive="mask")  # a zero norm (dead ReLUs) is left out
         (self.norm_line,) = ax.plot([], [], "o-", color="C3")
-        ax.set_xlabel("layer k  (1 = next to the input)")
+        ax.set_xlabel(_("layer k  (1 = next to the input)"))
         ax.set_ylabel(r"$\|\partial L/\partial W_k\|_F$")
         ax.grid(alpha=0.3, which="both")
         # x shows the depth slider's whole range, so a new depth only adds or removes points
@@ -375,16 +384,18 @@ class VanishingExplorer(Explorer):
         self.norm_line.set_data(state["layers"], state["norms"])
         self.ax.relim()
         self.ax.autoscale_view(scalex=False)
-        self.title.set_text(f"{state['activation']}, scale {state['scale']:.2f}, "
-                            f"depth {state['depth']}: first/last = "
-                            f"{state['first_over_last']:.3g}")
+        self.title.set_text(_("{activation}, scale {scale}, depth {depth}: first/last = {ratio}")
+                            .format(activation=state["activation"], scale=f"{state['scale']:.2f}",
+                                    depth=state["depth"],
+                                    ratio=f"{state['first_over_last']:.3g}"))
 
     def lines(self, state):
         norms = state["norms"]
-        setting = f"{state['activation']}, weight std = {state['scale']:.2f}/√{self.width}"
-        return [f"{setting}, depth {state['depth']}",
+        return [_("{activation}, weight std = {scale}/√{width}, depth {depth}").format(
+                    activation=state["activation"], scale=f"{state['scale']:.2f}",
+                    width=self.width, depth=state["depth"]),
                 f"‖∂L/∂W_1‖ = {norms[0]:.3g}   ‖∂L/∂W_{state['depth']}‖ = {norms[-1]:.3g}",
-                f"first/last = {state['first_over_last']:.3g}"]
+                _("first/last = {ratio}").format(ratio=f"{state['first_over_last']:.3g}")]
 
 
 def vanishing_gradient_explorer(depth=10, scale=1.0, activation="sigmoid", width=32, n=64, seed=0):

@@ -5,6 +5,7 @@ so submissions run in parallel (one nbgrader process each, nbgrader issue #174) 
 submission can damage nothing but its own copy. The results are merged into OUT.
 """
 
+import contextlib
 import csv
 import json
 import multiprocessing
@@ -23,6 +24,8 @@ import nbformat
 from nbgrader.api import Gradebook
 from tqdm import tqdm
 
+from .editions import available_languages, submission_language
+from .feedback_page import page_text
 from .gradebook import (
     IN_GRADEBOOK,
     NEEDS_MANUAL,
@@ -32,10 +35,11 @@ from .gradebook import (
     record_results,
     refresh_late_penalties,
 )
+from .i18n import use_language
 from .isolated import isolated_verdicts, suspicious_code
 from .lms import find_lms_submissions
 from .nbgrader_run import nbgrader_env
-from .release import assignment_ids, release
+from .release import assignment_ids, edition_dirs, release
 from .sandbox import SandboxUnavailable, sandbox_problem, use_unsafe_no_sandbox
 from .sanitize import sanitize_folder
 from .submissions import UNKNOWN_ASSIGNMENT, Submission, find_submissions
@@ -83,8 +87,11 @@ def feedback_page_config(config=None):
     from traitlets.config import Config
 
     config = Config() if config is None else config
+    config.GenerateFeedback.exporter_class = "grader.feedback_exporter.FeedbackExporter"
     config.GenerateFeedback.HTMLExporter.template_file = FEEDBACK_TEMPLATE
     config.GenerateFeedback.HTMLExporter.extra_template_basedirs = feedback_template_dirs()
+    # the page's own words in the submission's language (grader/feedback_page.py)
+    config.GenerateFeedback.HTMLExporter.filters = {"page_text": page_text}
     return config
 
 
@@ -107,7 +114,8 @@ def _nbgrader_api(workdir):
         "nbgrader.preprocessors.LimitOutput",
         "nbgrader.preprocessors.SaveAutoGrades",
         "nbgrader.preprocessors.AssignLatePenalties",
-        "nbgrader.preprocessors.CheckCellMetadata",
+        # (no CheckCellMetadata here: nbgrader's sanitising pass has just checked the metadata,
+        # which it restored from the gradebook; a second jsonschema pass cost ~50 ms a notebook)
     ]
     # nbgrader makes autograded notebooks read-only (444), but they are written again here
     # (the checks' sentences, sanitising): only root may write a read-only file
@@ -141,11 +149,12 @@ def grade_submission(task):
         return _zero_cells(result, task.grade_cells)
     verdicts, flags, notes, suspicious = {}, {}, [], []
     for name in task.expected_names:
-        source_nb = nbformat.read(task.root / "solutions" / task.sub.assignment_id / name,
-                                  as_version=4)
+        source_nb = nbformat.read(edition_dirs(task.root, task.lang)[0] / task.sub.assignment_id
+                                  / name, as_version=4)
         submitted_nb = nbformat.read(dest / name, as_version=4)
-        cell_verdicts, submission_notes = isolated_verdicts(source_nb, submitted_nb,
-                                                             task.sub.student_id)
+        with use_language(task.lang):  # the checks' sentences in the submission's language
+            cell_verdicts, submission_notes = isolated_verdicts(source_nb, submitted_nb,
+                                                                 task.sub.student_id)
         verdicts.update(cell_verdicts)
         notes += submission_notes
         suspicious += suspicious_code(source_nb, submitted_nb)
@@ -178,7 +187,7 @@ def grade_submission(task):
     if flagged:
         notes.append("flagged: " + ", ".join(flagged))
     result.reason = "; ".join(filter(None, [result.reason, *notes]))
-    _record_in_gradebook(workdir, result, verdicts)
+    _record_in_gradebook(workdir, result, verdicts, task.lang)
     # nothing the student wrote may run in the feedback page, nor in the instructor's
     # formgrader, which shows the autograded notebook left here (grader/sanitize.py); the
     # feedback page is made from the course gradebook once the batch is recorded there, by
@@ -211,11 +220,12 @@ def test_cell_changes(released_nb, submitted_nb):
     return notes
 
 
-def _record_in_gradebook(workdir, result, verdicts):
+def _record_in_gradebook(workdir, result, verdicts, lang="en"):
     """Put the isolated scores in this submission's gradebook, nbgrader's comments ("No
     response." for an answer left as released) into the result, and the check's sentence into
     the autograded notebook under its test cell. Written answers get no auto score: a person
-    reads every one (an answer written in another cell than its own is found that way)."""
+    reads every one (an answer written in another cell than its own is found that way). The
+    notebook keeps its language (lang) for the feedback page's words."""
     cells = {c["grade_id"]: c for c in result.cells}
     try:
         with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}") as gb:
@@ -232,6 +242,8 @@ def _record_in_gradebook(workdir, result, verdicts):
     folder = workdir / "autograded" / result.student_id / result.assignment_id
     for path in folder.glob("*.ipynb"):
         nb = nbformat.read(path, as_version=4)
+        if lang != "en":
+            nb.metadata["backprop_course"] = {"lang": lang}
         for cell in nb.cells:
             gid = cell.metadata.get("nbgrader", {}).get("grade_id")
             verdict = verdicts.get(gid)
@@ -239,24 +251,24 @@ def _record_in_gradebook(workdir, result, verdicts):
                 continue
             if verdict.passed:
                 cell.outputs.append(nbformat.v4.new_output(
-                    "stream", name="stdout", text="Hidden checks: passed.\n"))
+                    "stream", name="stdout", text=page_text("Hidden checks: passed.", lang) + "\n"))
             else:
                 cell.outputs.append(nbformat.v4.new_output("display_data", data={
-                    "text/html": sentence_html(verdict.message),
-                    "text/plain": f"Hidden checks: {verdict.message}"}))
+                    "text/html": sentence_html(verdict.message, lang),
+                    "text/plain": f"{page_text('Hidden checks:', lang)} {verdict.message}"}))
         nbformat.write(nb, path)
 
 
-def sentence_html(message):
+def sentence_html(message, lang="en"):
     """A check's sentence as HTML: escaped, with its *emphasis* and `code` marked up (the
     sentences are written in that much markdown)."""
     import html
     import re
 
-    text = html.escape(message)
+    text = html.escape(message, quote=False)  # text, not an attribute: quotes stay as typed
     text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
     text = re.sub(r"(?<![\w*])\*([^*\s][^*]*?)\*(?![\w*])", r"<em>\1</em>", text)
-    return f"<div><strong>Hidden checks:</strong> {text}</div>"
+    return f"<div><strong>{html.escape(page_text('Hidden checks:', lang))}</strong> {text}</div>"
 
 
 def plain_feedback(result):
@@ -326,25 +338,65 @@ def _last_error(log):
     return (lines[-1] if lines else "nbgrader could not grade this submission")[:300]
 
 
-def _master_gradebook(root, scratch):
+def _master_gradebook(root, scratch, lang="en", cache=None):
+    """_make_master_gradebook's (master db, {assignment: cells}, {assignment: notebook names})
+    and its release in scratch. With a cache folder (the course's grading folder) they are
+    made once for each version of the edition's solutions and of nbgrader (~3 s) and reused:
+    workers only ever copy the master db."""
+    if cache is None:
+        return _make_master_gradebook(root, scratch, lang)
+    import hashlib
+
+    import nbgrader
+
+    suffix = "" if lang == "en" else f"-{lang}"
+    digest = hashlib.sha256(f"{nbgrader.__version__} {lang}\n".encode())
+    # and how the release is made: the stubs of grader/release.py, the course's configuration
+    for path in (Path(__file__).with_name("release.py"), Path(root) / "nbgrader_config.py"):
+        digest.update(path.read_bytes())
+    for path in sorted(edition_dirs(root, lang)[0].rglob("*")):
+        if path.is_file():
+            digest.update(f"{path.relative_to(root)}\n".encode() + path.read_bytes())
+    kept = Path(cache) / "master-gradebooks" / digest.hexdigest()[:20]
+    if not (kept / "made.json").is_file():
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        made = Path(tempfile.mkdtemp(prefix=".making-", dir=kept.parent))
+        db, cells, names = _make_master_gradebook(root, made, lang)
+        shutil.rmtree(made / f"source{suffix}")
+        (made / "made.json").write_text(json.dumps({"db": db.name, "cells": cells,
+                                                    "names": names}))
+        try:
+            os.rename(made, kept)  # all or nothing; another run may have made it meanwhile
+        except OSError:
+            shutil.rmtree(made, ignore_errors=True)
+    made = json.loads((kept / "made.json").read_text())
+    cells = {aid: [tuple(c) for c in rows] for aid, rows in made["cells"].items()}
+    shutil.copytree(kept / f"release{suffix}", Path(scratch) / f"release{suffix}")
+    return kept / made["db"], cells, made["names"]
+
+
+def _make_master_gradebook(root, scratch, lang="en"):
     """A gradebook holding every assignment's cells, made by real generate_assignment.
 
-    It is made from a copy of solutions/ without the hidden tests: the points come from the
-    isolated checks, so the kernel run (feedback only) need not run them, nor import grader.
+    It is made from a copy of solutions/ (LANG/solutions/ for a translation: nbgrader restores
+    the instructor's cells in the submission's language) without the hidden tests: the points
+    come from the isolated checks, so the kernel run (feedback only) need not run them, nor
+    import grader.
     """
-    db = Path(scratch) / "master.db"
+    suffix = "" if lang == "en" else f"-{lang}"
+    db = Path(scratch) / f"master{suffix}.db"
     db.unlink(missing_ok=True)
-    visible = Path(scratch) / "source"
+    visible = Path(scratch) / f"source{suffix}"
     for aid in assignment_ids(root):
         (visible / aid).mkdir(parents=True)
-        for path in (Path(root) / "solutions" / aid).glob("*.ipynb"):
+        for path in (edition_dirs(root, lang)[0] / aid).glob("*.ipynb"):
             nb = nbformat.read(path, as_version=4)
             for cell in nb.cells:
                 if cell.metadata.get("nbgrader", {}).get("grade"):
                     cell.source = without_hidden_tests(cell.source)
             nbformat.write(nb, visible / aid / path.name)
-    release(root, release_dir=Path(scratch) / "release", db_url=f"sqlite:///{db}",
-            source_dir=visible)
+    release(root, release_dir=Path(scratch) / f"release{suffix}", db_url=f"sqlite:///{db}",
+            source_dir=visible, lang=lang)
     cells, names = {}, {}
     with Gradebook(f"sqlite:///{db}") as gb:
         for aid in assignment_ids(root):
@@ -380,14 +432,20 @@ class Task:
     workdir: Path
     out_dir: Path
     unsafe_no_sandbox: bool = False  # --unsafe-no-sandbox: student code runs unisolated
+    lang: str = "en"  # the submission's language edition (grader/editions.py)
+    # where the autograded notebook is kept for the course gradebook, and where the result is
+    # written down as soon as it is known (an interrupted run resumes from there)
+    kept: Path = None
+    fingerprint: str = ""  # what the result depends on (unfinished_run)
 
 
 def autograde(root, submissions, out_dir, jobs=None, progress=True,
-              unsafe_no_sandbox=False, student=None, assignment=None):
+              unsafe_no_sandbox=False, student=None, assignment=None, scheduler=None):
     """Grade the submissions, record them in the course gradebook and write OUT/grades.csv,
     OUT/cell_grades.csv, OUT/feedback/ (pages made from the gradebook). SUBMISSIONS is a folder
     (grader/submissions.py) or an LMS's download zip (grader/lms.py). student and assignment
-    grade only those; rows of OUT for others stay as they were.
+    grade only those; rows of OUT for others stay as they were. scheduler: a Dask scheduler's
+    address, to grade on that cluster instead of local processes (grader/cluster.py).
 
     Refuses (SandboxUnavailable) when the sandbox does not work on this machine, unless
     unsafe_no_sandbox, which runs student code without isolation and marks every row."""
@@ -406,7 +464,10 @@ def autograde(root, submissions, out_dir, jobs=None, progress=True,
                              f"of {', '.join(assignment_ids(root))}")
     scratch = Path(tempfile.mkdtemp(prefix="backprop-autograde-"))
     try:
-        master_db, grade_cells, names = _master_gradebook(root, scratch)
+        # the master gradebooks are kept next to the course's (sqlite) gradebook
+        grading = Path(course.db_url.removeprefix("sqlite:///")).parent if \
+            course.db_url.startswith("sqlite:///") else None
+        master_db, grade_cells, names = _master_gradebook(root, scratch, cache=grading)
         if Path(submissions).is_file():
             subs, students, remarks = find_lms_submissions(
                 Path(submissions), set(grade_cells), scratch, assignment)
@@ -414,18 +475,51 @@ def autograde(root, submissions, out_dir, jobs=None, progress=True,
             subs, students, remarks = find_submissions(submissions, set(grade_cells),
                                                        scratch), {}, {}
         subs = _selected(subs, student, assignment)
+        # each submission's language edition, and a master gradebook for each one found
+        available = available_languages(root)
+        langs = [submission_language(sub.notebooks, available) for sub in subs]
+        editions = {"en": (master_db, scratch / "release")}
+        for lang in sorted(set(langs) - {"en"}):
+            editions[lang] = (_master_gradebook(root, scratch, lang, cache=grading)[0],
+                              scratch / f"release-{lang}")
         # (a refused entry may have no known assignment: it gets a row without cells)
-        tasks = [Task(sub, root, master_db, scratch / "release", names.get(sub.assignment_id, []),
+        # each result is written down as it comes (with a sqlite gradebook, next to it): the
+        # same command run again after an interruption grades only what is left
+        unfinished = unfinished_run(grading, out_dir) if grading else None
+        kept = unfinished / "autograded" if unfinished else scratch / "autograded"
+        tasks = [Task(sub, root, *editions[lang], names.get(sub.assignment_id, []),
                       grade_cells.get(sub.assignment_id, []), scratch / "work" / f"{i:05d}",
-                      out_dir, unsafe_no_sandbox) for i, sub in enumerate(subs)]
-        with tqdm(total=len(tasks), desc="grading", unit="submission",
-                  disable=not progress) as bar:
-            results = _grade_all(tasks, jobs or os.cpu_count() or 1, bar)
-        for r in results:  # e.g. "Canvas marked it late": for the instructor, not a flag
-            r.reason = "; ".join(filter(None, [r.reason, remarks.get(r.student_id, "")]))
-        record_results(course, results, scratch / "autograded", students, scratch)
-        _from_gradebook(course, results, jobs or os.cpu_count() or 1)
+                      out_dir, unsafe_no_sandbox, lang, kept)
+                 for i, (sub, lang) in enumerate(zip(subs, langs))]
+        for task in tasks if unfinished else ():
+            task.fingerprint = submission_fingerprint(task)
+        results = [_graded_before(task) for task in tasks]
+        left = [task for task, result in zip(tasks, results) if result is None]
+        if len(left) < len(tasks):
+            print(f"Resuming an interrupted run into {out_dir}: {len(tasks) - len(left)} of "
+                  f"{len(tasks)} submissions were graded already; grading the other "
+                  f"{len(left)}.", file=sys.stderr)
+        jobs = jobs or os.cpu_count() or 1
+        # locally, the same worker processes grade and then make the feedback pages
+        pool = None if scheduler or not left else _new_pool(jobs)
+        with pool or contextlib.nullcontext():
+            with tqdm(total=len(tasks), initial=len(tasks) - len(left), desc="grading",
+                      unit="submission", disable=not progress) as bar:
+                if scheduler and left:  # imported only here: a local run starts no Dask
+                    from .cluster import grade_on_dask
+
+                    graded = grade_on_dask(left, scheduler, bar)
+                else:
+                    graded = _grade_all(left, jobs, bar, pool) if left else []
+            graded = iter(graded)
+            results = [r if r is not None else next(graded) for r in results]
+            for r in results:  # e.g. "Canvas marked it late": for the instructor, not a flag
+                r.reason = "; ".join(filter(None, [r.reason, remarks.get(r.student_id, "")]))
+            record_results(course, results, kept, students, scratch)
+            _from_gradebook(course, results, jobs, pool)
         write_reports(merged_report(load_report(out_dir), results), out_dir, pages=results)
+        if unfinished:  # everything is in the gradebook and the report now
+            shutil.rmtree(unfinished, ignore_errors=True)
         return results
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -473,10 +567,10 @@ def finalize(root, out_dir, jobs=None):
     return report
 
 
-def _from_gradebook(course, results, jobs):
+def _from_gradebook(course, results, jobs, pool=None):
     """Scores, flags, late penalties and feedback pages as the course gradebook has them; the
-    pages made by up to `jobs` processes (about a quarter of a second each). Returns the graded
-    results the gradebook does not have."""
+    pages made by up to `jobs` processes (about a quarter of a second each): pool's, already
+    started, when given. Returns the graded results the gradebook does not have."""
     from traitlets.config import Config
 
     missing = read_back(course, results)
@@ -486,18 +580,24 @@ def _from_gradebook(course, results, jobs):
     page = feedback_page_config(Config())
     # defence in depth (the notebook is sanitised already): outputs' HTML cleaned, no scripts
     page.HTMLExporter.sanitize_html = True
-    workers = max(1, min(jobs, len(keys) // PAGES_PER_WORKER))  # a worker's start costs pages
+    # a new worker's start costs a few pages; the grading workers are started already
+    workers = max(1, min(jobs, len(keys) // (1 if pool else PAGES_PER_WORKER)))
     if workers == 1:
         pages, problem = feedback_pages(course.root, keys, page)
     else:
         pages, problems = {}, []
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init) as pool:
-            for part, problem in pool.map(feedback_pages, [course.root] * workers,
-                                          [keys[i::workers] for i in range(workers)],
-                                          [page] * workers):
-                pages.update(part)
-                problems.append(problem)
+        args = [course.root] * workers, [keys[i::workers] for i in range(workers)], \
+            [page] * workers
+        try:
+            done = list(pool.map(feedback_pages, *args)) if pool else None
+        except BrokenProcessPool:  # a submission crashed a grading worker
+            done = None
+        if done is None:
+            with _new_pool(workers) as fresh:
+                done = list(fresh.map(feedback_pages, *args))
+        for part, problem in done:
+            pages.update(part)
+            problems.append(problem)
         problem = next(filter(None, problems), "")
     if problem:
         print(f"The course's feedback page template ({FEEDBACK_TEMPLATE}) could not be used "
@@ -517,8 +617,10 @@ UNSAFE_NOTE = "UNSAFE: graded with --unsafe-no-sandbox, the student's code was n
 def _grade_task(task):
     """One submission, start to finish, in a worker process."""
     use_unsafe_no_sandbox(task.unsafe_no_sandbox)
+    sanitized = False
     try:
         result = grade_submission(task)
+        sanitized = True  # its last step sanitises the autograded notebook
     except Exception as exc:  # noqa: BLE001  (one submission must never stop the batch)
         result = _zero_cells(Result(task.sub.student_id, task.sub.assignment_id, status="error",
                                     reason=f"grading failed: {type(exc).__name__}: {exc}"[:300]),
@@ -526,18 +628,90 @@ def _grade_task(task):
     if task.unsafe_no_sandbox:
         result.reason = "; ".join(filter(None, [UNSAFE_NOTE, result.reason]))
     graded = task.workdir / "autograded" / task.sub.student_id / task.sub.assignment_id
+    kept = task.kept / task.sub.student_id / task.sub.assignment_id
+    shutil.rmtree(kept, ignore_errors=True)
     if graded.is_dir() and result.status != "not graded":
-        kept = task.workdir.parent.parent / "autograded" / task.sub.student_id / task.sub.assignment_id
-        shutil.rmtree(kept, ignore_errors=True)
-        sanitize_folder(graded)  # again: grade_submission may have failed before it did
+        if not sanitized:  # grade_submission failed before it sanitised
+            sanitize_folder(graded)
         shutil.copytree(graded, kept)
     shutil.rmtree(task.workdir, ignore_errors=True)  # bounded disk however large the class
+    if task.fingerprint:  # written last: a result on disk has its notebook kept too
+        write_atomically(task.kept.parent / "results" / f"{task.fingerprint}.json",
+                         json.dumps(result_row(result)))
     return result
 
 
-def _worker_init():
+def _graded_before(task):
+    """The result an interrupted run wrote down for this very submission, or None."""
+    if not task.fingerprint:
+        return None
+    path = task.kept.parent / "results" / f"{task.fingerprint}.json"
+    try:
+        result = result_from_row(json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
+    notebook = task.kept / task.sub.student_id / task.sub.assignment_id
+    if result.status in IN_GRADEBOOK and not notebook.is_dir():
+        return None  # its autograded notebook is gone: grade it again
+    return result
+
+
+def write_atomically(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fresh = path.with_name(f".{path.name}.{os.getpid()}")
+    fresh.write_text(text)
+    os.replace(fresh, path)
+
+
+def unfinished_run(grading, out_dir):
+    """The folder where a run into out_dir writes down each result as it comes (and keeps
+    its autograded notebooks), so that the same command run again after an interruption
+    grades only what is left. Removed once the run has recorded everything."""
+    import hashlib
+
+    name = hashlib.sha256(str(Path(out_dir).resolve()).encode()).hexdigest()[:16]
+    return Path(grading) / "unfinished-runs" / name
+
+
+def submission_fingerprint(task):
+    """What a submission's result depends on: who, what, which notebooks (their bytes), how
+    it was found, the edition's master gradebook (it names the solutions' version) and the
+    sandbox setting."""
+    import hashlib
+
+    sub = task.sub
+    digest = hashlib.sha256(json.dumps(
+        [sub.student_id, sub.assignment_id, sub.problem, sub.note, str(sub.timestamp),
+         task.lang, str(task.master_db), task.unsafe_no_sandbox,
+         [path.name for path in sub.notebooks]]).encode())
+    for path in sub.notebooks:
+        try:
+            digest.update(Path(path).read_bytes())
+        except OSError:
+            digest.update(b"unreadable")
+    return digest.hexdigest()[:32]
+
+
+def result_row(result):
+    """A Result as JSON-ready data (its feedback pages left out), as summary.json has it."""
+    return {**{k: v for k, v in vars(result).items() if k != "feedback"},
+            "timestamp": result.timestamp.isoformat() if result.timestamp else None}
+
+
+def result_from_row(row):
+    known = {k: v for k, v in row.items() if k in Result.__dataclass_fields__}
+    if known.get("timestamp"):
+        known["timestamp"] = datetime.fromisoformat(known["timestamp"])
+    return Result(**known)
+
+
+def _worker_init(probed=None):
     import resource
     import warnings
+
+    from .sandbox import use_probe_results
+
+    use_probe_results(probed or {})
 
     # inherited by the notebook kernels this worker starts: a student's runaway allocation
     # fails with MemoryError in that kernel instead of taking the machine down
@@ -546,27 +720,57 @@ def _worker_init():
     # nbgrader's own SQLAlchemy session warnings are noise in an instructor's terminal
     warnings.filterwarnings("ignore", message=".*not in session.*")
     import nbgrader.apps  # noqa: F401  (pay nbgrader's import once per worker, not per submission)
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    event.listen(Engine, "connect", _no_sync_for_scratch_gradebooks)
 
 
-def _grade_all(tasks, jobs, bar):
-    """Grade tasks in `jobs` worker processes; results in task order."""
+def _no_sync_for_scratch_gradebooks(connection, record):
+    """A submission's scratch copy of the gradebook is thrown away after its grading: no fsync
+    for its commits (nbgrader commits each grade: ~5 ms each on a disk). Any other database a
+    worker opens keeps SQLite's default."""
+    if not hasattr(connection, "execute") or type(connection).__module__ != "sqlite3":
+        return
+    files = [row[2] for row in connection.execute("PRAGMA database_list").fetchall()]
+    if files and files[0] and Path(files[0]).parent.parent.name == "work" and \
+            Path(files[0]).parent.parent.parent.name.startswith("backprop-autograde-"):
+        connection.execute("PRAGMA synchronous=OFF")
+
+
+def _new_pool(jobs):
+    from .sandbox import UNSAFE, probe_results
+
+    # the workers use this process's sandbox probe instead of each making its own (~1 s)
+    probed = {} if UNSAFE["on"] else probe_results()
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_worker_init, initargs=(probed,))
+
+
+def _grade_all(tasks, jobs, bar, pool=None):
+    """Grade tasks in `jobs` worker processes (pool's, when given); results in task order."""
     results = [None] * len(tasks)
-    crashed = _run_pool(tasks, range(len(tasks)), jobs, results, bar)
+    crashed = _run_pool(tasks, range(len(tasks)), jobs, results, bar, pool)
     for i in crashed:  # a worker process died: retry each alone so only the culprit is lost
         if _run_pool(tasks, [i], 1, results, bar):
-            sub = tasks[i].sub
-            results[i] = _zero_cells(Result(sub.student_id, sub.assignment_id, status="error",
-                                            reason="the grading process crashed on this "
-                                                   "submission"), tasks[i].grade_cells)
+            results[i] = crashed_result(tasks[i])
             bar.update(1)
     return results
 
 
-def _run_pool(tasks, indices, jobs, results, bar):
+def crashed_result(task):
+    """The row of a submission whose grading process died (retried alone first)."""
+    return _zero_cells(Result(task.sub.student_id, task.sub.assignment_id, status="error",
+                              reason="the grading process crashed on this submission"),
+                       task.grade_cells)
+
+
+def _run_pool(tasks, indices, jobs, results, bar, pool=None):
+    """Grade tasks[indices] in pool (closed by its owner) or in a pool of their own; the
+    indices of those whose worker process died."""
     crashed = []
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init) as pool:
-        futures = {pool.submit(_grade_task, tasks[i]): i for i in indices}
+    with contextlib.nullcontext(pool) if pool else _new_pool(jobs) as workers:
+        futures = {workers.submit(_grade_task, tasks[i]): i for i in indices}
         for future in as_completed(futures):
             try:
                 results[futures[future]] = future.result()
@@ -647,10 +851,8 @@ def _write_report_files(results, out_dir, pages):
                 w.writerow([r.student_id, r.assignment_id, c["grade_id"], f"{c['score']:g}",
                             f"{c['max_score']:g}", cell_flag(c)])
     # everything needed to write the report again (finalize) or merge a later run into it
-    (out_dir / "summary.json").write_text(json.dumps(
-        [{**{k: v for k, v in vars(r).items() if k != "feedback"},
-          "timestamp": r.timestamp.isoformat() if r.timestamp else None} for r in results],
-        indent=1))
+    (out_dir / "summary.json").write_text(json.dumps([result_row(r) for r in results],
+                                                      indent=1))
 
 
 def cell_flag(cell):
@@ -676,13 +878,7 @@ def load_report(out_dir):
     path = Path(out_dir) / "summary.json"
     if path.is_symlink() or not path.is_file():
         return []
-    results = []
-    for row in json.loads(path.read_text()):
-        known = {k: v for k, v in row.items() if k in Result.__dataclass_fields__}
-        if known.get("timestamp"):
-            known["timestamp"] = datetime.fromisoformat(known["timestamp"])
-        results.append(Result(**known))
-    return results
+    return [result_from_row(row) for row in json.loads(path.read_text())]
 
 
 def merged_report(previous, results):

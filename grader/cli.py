@@ -16,10 +16,16 @@ UNSAFE_WARNING = (
 
 
 def cmd_release(args):
-    from grader.release import release
+    from grader.release import edition_dirs, release
 
-    for aid in release(course_root()):
-        print(f"released assignments/{aid}")
+    root = course_root()
+    try:
+        released = release(root, lang=args.lang)
+    except FileNotFoundError as problem:
+        sys.exit(str(problem))
+    folder = edition_dirs(root, args.lang)[1].relative_to(root)
+    for aid in released:
+        print(f"released {folder / aid}")
     return 0
 
 
@@ -36,14 +42,19 @@ def cmd_autograde(args):
     from grader.lms import LmsLayoutError
     from grader.sandbox import SandboxUnavailable
 
+    refusals = (SandboxUnavailable, ReportFolderError, NothingToGrade, LmsLayoutError,
+                CourseConfigError)
+    if args.scheduler:  # (grader.cluster imports Dask: only when a cluster is asked for)
+        from grader.cluster import ClusterUnavailable
+
+        refusals += (ClusterUnavailable,)
     if args.unsafe_no_sandbox:
         print(UNSAFE_WARNING, file=sys.stderr)
     try:
         results = autograde(course_root(), submissions, args.out, jobs=args.jobs,
                             unsafe_no_sandbox=args.unsafe_no_sandbox, student=args.student,
-                            assignment=args.assignment)
-    except (SandboxUnavailable, ReportFolderError, NothingToGrade, LmsLayoutError,
-            CourseConfigError) as problem:
+                            assignment=args.assignment, scheduler=args.scheduler)
+    except refusals as problem:
         sys.exit(str(problem))
     print(format_table(results))
     print(f"\nWrote {Path(args.out) / 'grades.csv'}, cell_grades.csv and feedback/. Written "
@@ -111,7 +122,12 @@ def cmd_demo(args):
 
 def add_commands(sub):
     """Add the instructor's commands to `backprop-course`'s subparsers."""
+    from grader.release import languages
+
     p = sub.add_parser("release", help="regenerate assignments/ from solutions/ with nbgrader")
+    p.add_argument("--lang", default="en", choices=languages(),
+                   help="zh: the Chinese edition, zh/assignments/ from zh/solutions/ (built by "
+                        "`python -m grader.translate build zh`)")
     p.set_defaults(run=cmd_release)
     p = sub.add_parser("autograde", help="grade every submission under SUBMISSIONS")
     p.add_argument("submissions", help="folder with <student_id>/<assignment_id>/*.ipynb or "
@@ -126,6 +142,9 @@ def add_commands(sub):
                    help="grade only this student (other rows of --out stay as they were)")
     p.add_argument("--assignment", default=None,
                    help="grade only this assignment; for an LMS zip, the assignment it holds")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="grade on the Dask cluster of this scheduler, e.g. tcp://host:8786 "
+                        "(needs .[cluster]; see the README's \"Grading on a cluster\")")
     p.set_defaults(run=cmd_autograde)
     p = sub.add_parser("finalize", help="after hand grading: rewrite grades.csv and the "
                                         "feedback pages of a report from the gradebook")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from .checks.common import Mistake, PartialCredit
 from .course_secret import grading_student
+from .i18n import _
 from .sandbox import Sandbox, SandboxDied
 from .sandbox_runner import RemoteError
 
@@ -121,13 +122,14 @@ def _where_it_broke(message, checks, defined_in, killers, errors):
     cells = {defined_in[a] for _, _, args in checks for a in args if a in defined_in}
     ended = sorted(cells & set(killers))
     if ended:
-        return (f"Your code in cell {', '.join(ended)} ended the process when it ran (exit(), "
-                "os._exit, a crash or too much memory), so it could not be checked: remove what "
-                "ends the process.")
+        return _("Your code in cell {cells} ended the process when it ran (exit(), os._exit, a "
+                 "crash or too much memory), so it could not be checked: remove what ends the "
+                 "process.").format(cells=", ".join(ended))
     raised = {k: v for k, v in errors.items() if k in cells}
     if raised:
-        message += " (Your code raised when it ran: " + "; ".join(
-            f"cell {k}: {v}" for k, v in raised.items()) + ")"
+        message = _("{message} (Your code raised when it ran: {errors})").format(
+            message=message, errors="; ".join(_("cell {cell}: {error}").format(cell=k, error=v)
+                                              for k, v in raised.items()))
     return message
 
 
@@ -159,19 +161,20 @@ def _run_cell_checks(sandbox, checks):
                 try:
                     entities.append(sandbox.get(arg))
                 except RemoteError:
-                    return Verdict(False, f"{arg} is not defined: its cell did not run, or it "
-                                          f"does not define {arg} (keep that name)."), True
+                    return Verdict(False, _("{arg} is not defined: its cell did not run, or it "
+                                            "does not define {arg} (keep that name).").format(
+                                                arg=arg)), True
             check(*entities)
     except PartialCredit as partial:
         return Verdict(False, str(partial), partial.flag, partial.fraction), True
     except Mistake as mistake:
         return Verdict(False, str(mistake), mistake.flag), True
     except SandboxDied as died:
-        return Verdict(False, str(died) + "."), False
+        return Verdict(False, died.sentence() + "."), False
     except (RemoteError, NotImplementedError) as exc:
-        return Verdict(False, f"your code raised {exc}"), True
+        return Verdict(False, _("your code raised {error}").format(error=exc)), True
     except Exception as exc:  # noqa: BLE001  (a grader bug must not stop the batch)
-        return Verdict(False, "this cell could not be checked",
+        return Verdict(False, _("this cell could not be checked"),
                        f"grader error in {checks}: {type(exc).__name__}: {exc}"), True
     return Verdict(True), True
 

@@ -20,6 +20,7 @@ arrays, never an object with methods; the student's objects stay in the sandbox 
 reached through handles.
 """
 
+import atexit
 import fcntl
 import functools
 import os
@@ -36,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from . import sandbox_runner
+from .i18n import N_
 from .sandbox_runner import Endpoint
 
 COURSE_PACKAGE = Path(__file__).resolve().parent.parent / "course"
@@ -61,7 +63,18 @@ SITE, LIB, TMP = "/sandbox/site", "/sandbox/lib", "/tmp"
 
 
 class SandboxDied(Exception):
-    """The sandboxed process ended or stopped answering (crash, os._exit, time limit)."""
+    """The sandboxed process ended or stopped answering (crash, os._exit, time limit). The
+    message is a sentence for the student (N_: translated where it is shown, sentence())."""
+
+    def __init__(self, message, **values):
+        super().__init__(message.format(**values))
+        self.message, self.values = message, values
+
+    def sentence(self):
+        """The sentence in the language the feedback is being written in (grader/i18n.py)."""
+        from .i18n import _
+
+        return _(self.message).format(**self.values)
 
 
 class SandboxUnavailable(RuntimeError):
@@ -73,10 +86,39 @@ def _site_packages():
     return Path(sysconfig.get_paths()["purelib"])
 
 
-@functools.cache
+# What the probe found: made once per process, or handed over by the process that started it
+# (grader/autograde.py's workers), so that a worker does not probe again (~1 s).
+_PROBED = {}
+
+
 def allowed_packages():
     """The top-level packages of site-packages that SETUP_IMPORTS need, found by importing them
     in a fresh interpreter (trusted code, outside the sandbox), plus their shared libraries."""
+    if "packages" not in _PROBED:
+        _probe()
+    return _PROBED["packages"]
+
+
+def font_list():
+    """The font list the probe's matplotlib wrote, for every sandbox to read (without it, each
+    sandbox's pyplot would rebuild it in its /tmp, ~0.3 s); fonts under matplotlib's own data
+    folder are listed relative to it, so the list is right inside the sandbox too. Or None."""
+    if "packages" not in _PROBED:
+        _probe()
+    return Path(_PROBED["fonts"]) if _PROBED["fonts"] else None
+
+
+def probe_results():
+    """What the probe found, as plain data, for use_probe_results in another process."""
+    allowed_packages()
+    return dict(_PROBED)
+
+
+def use_probe_results(found):
+    _PROBED.update(found)
+
+
+def _probe():
     site = _site_packages()
     probe = ("import sys; sys.path.insert(0, sys.argv[1]); "
              + "".join(f"import {m}; " for m in SETUP_IMPORTS)
@@ -84,16 +126,21 @@ def allowed_packages():
                "list(sys.modules.values())})))\n"
              # the shared libraries they loaded (numpy.libs' OpenBLAS, pillow.libs, ...)
              + "print(open('/proc/self/maps').read())")
-    env = {"MPLBACKEND": "Agg", "PATH": "/usr/bin:/bin", "MPLCONFIGDIR": tempfile.mkdtemp()}
+    fonts = Path(tempfile.mkdtemp(prefix="backprop-course-mpl-"))
+    atexit.register(shutil.rmtree, fonts, ignore_errors=True)
+    fonts.chmod(0o755)  # read by the sandbox's unprivileged uid
+    env = {"MPLBACKEND": "Agg", "PATH": "/usr/bin:/bin", "MPLCONFIGDIR": str(fonts)}
     done = subprocess.run([_python(), "-I", "-S", "-c", probe, str(site)], env=env,
                           capture_output=True, text=True, check=True)
-    shutil.rmtree(env["MPLCONFIGDIR"], ignore_errors=True)
     tops = set()
     for line in done.stdout.splitlines():
         path = Path(line.split()[-1] if line.split() else "")
         if site in path.parents:
             tops.add(path.relative_to(site).parts[0])
-    return sorted(tops)
+    font_lists = sorted(fonts.glob("fontlist-*.json"))
+    for path in font_lists:
+        path.chmod(0o644)
+    _PROBED.update(packages=sorted(tops), fonts=str(font_lists[-1]) if font_lists else "")
 
 
 def _python():
@@ -150,6 +197,9 @@ def sandbox_command(runner_args, uid=None):
         outer += ["--perms", "0755", "--dir", folder]
     for name in allowed_packages():
         outer += ["--ro-bind", str(site / name), f"{SITE}/{name}"]
+    fonts = font_list()
+    if fonts is not None:
+        outer += ["--ro-bind", str(fonts), f"/sandbox/{fonts.name}"]
     outer += ["--ro-bind", str(COURSE_PACKAGE), f"{LIB}/course",
               "--ro-bind", sandbox_runner.__file__, f"{LIB}/sandbox_runner.py",
               "--ro-bind", str(STANDINS), f"{LIB}/standins.py",
@@ -171,6 +221,8 @@ def sandbox_command(runner_args, uid=None):
              "--gid", str(INSIDE_UID), "--ro-bind", "/", "/", "--proc", "/proc",
              "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", TMP,
              "--size", str(1024**2), "--tmpfs", "/dev/shm", "--chdir", TMP,
+             # matplotlib's font list, prebuilt, in its (writable) config folder, /tmp
+             *(["--ro-bind", f"/sandbox/{fonts.name}", f"{TMP}/{fonts.name}"] if fonts else []),
              "--die-with-parent", "--new-session", "--"]
     limits = ["prlimit", f"--cpu={TOTAL_SECONDS}:{TOTAL_SECONDS + 5}",
               f"--as={MEMORY_BYTES}", f"--fsize={FILE_BYTES}", f"--nproc={PROCESSES}",
@@ -304,8 +356,8 @@ class Sandbox:
 
     def _violation(self, what):
         self.close()
-        raise SandboxDied(f"the student's code broke the grader's channel ({what[:200]}) and "
-                          "was stopped")
+        raise SandboxDied(N_("the student's code broke the grader's channel ({what}) and was "
+                             "stopped"), what=what[:200])
 
     def _time_left(self):
         return max(min(self.deadline - time.monotonic(), REQUEST_SECONDS + 5), 0)
@@ -316,13 +368,13 @@ class Sandbox:
             _, ready, _ = select.select([], [self._out], [], self._time_left())
             if not ready:
                 self.close()
-                raise SandboxDied("the student's code stopped reading and was stopped")
+                raise SandboxDied(N_("the student's code stopped reading and was stopped"))
             try:
                 data = data[os.write(self._out, data):]
             except (BrokenPipeError, OSError) as exc:
                 self.close()
-                raise SandboxDied("the process running the student's code ended "
-                                  "(it exited, crashed or ran out of memory)") from exc
+                raise SandboxDied(N_("the process running the student's code ended (it "
+                                     "exited, crashed or ran out of memory)")) from exc
 
     def _read_line(self):
         searched = 0  # the buffer before this holds no newline (no quadratic rescans)
@@ -331,17 +383,17 @@ class Sandbox:
             ready, _, _ = select.select([self._in], [], [], self._time_left())
             if not ready:
                 self.close()
-                raise SandboxDied("the student's code ran too long and was stopped")
+                raise SandboxDied(N_("the student's code ran too long and was stopped"))
             chunk = os.read(self._in, 1 << 20)
             if not chunk:
                 self.close()
-                raise SandboxDied("the process running the student's code ended "
-                                  "(it exited, crashed or ran out of memory)")
+                raise SandboxDied(N_("the process running the student's code ended (it "
+                                     "exited, crashed or ran out of memory)"))
             self._buffer += chunk
             if len(self._buffer) > MESSAGE_BYTES:
                 self.close()
-                raise SandboxDied("the student's code sent more data than any answer needs "
-                                  "and was stopped")
+                raise SandboxDied(N_("the student's code sent more data than any answer "
+                                     "needs and was stopped"))
         line = bytes(self._buffer[:end])
         del self._buffer[:end + 1]
         return line.decode("utf-8", errors="replace")

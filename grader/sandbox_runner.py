@@ -151,6 +151,7 @@ class Endpoint:
         self.remotes = {}  # grader side: handle -> Remote, so one object is one proxy
         self.shared = {}  # key -> the array or list it stands for (grader: ours; sandbox: copy)
         self.key_of = {}  # id(object) -> key
+        self.foreign = {}  # keys the other end made, oldest first (dicts keep insertion order)
         self.snapshots = {}  # sandbox side: key -> the state last reported
         self.next_key = 0  # keys count up from the grader (1, 2, ...), down from the sandbox
 
@@ -206,15 +207,21 @@ class Endpoint:
             self.snapshots[key] = self._state(obj)
         # bounded: the sandbox forgets its oldest (it syncs each one after every request); the
         # grader forgets the oldest of the sandbox's arrays, which it no longer hears about
-        foreign = [k for k in self.shared if (k < 0) == self.grader_side]
+        # (self.foreign: the other end's keys, oldest first, so trimming costs no scan)
+        if (key < 0) == self.grader_side:
+            self.foreign.pop(key, None)
+            self.foreign[key] = None
         limit = 4 * SHARED_KEPT if self.grader_side else SHARED_KEPT
-        for oldest in foreign[:max(0, len(foreign) - limit)]:
+        while len(self.foreign) > limit:
+            oldest = next(iter(self.foreign))
+            del self.foreign[oldest]
             self.snapshots.pop(oldest, None)
-            del self.shared[oldest]
+            self.shared.pop(oldest, None)
         if not self.grader_side:
             while len(self.shared) > 2 * SHARED_KEPT:
                 oldest = next(iter(self.shared))
                 self.snapshots.pop(oldest, None)
+                self.foreign.pop(oldest, None)
                 del self.shared[oldest]
 
     def encode_array(self, array):
@@ -407,6 +414,8 @@ class SandboxEnd(Endpoint):
                 raise ValueError(f"no stand-in called {msg['name']!r}")
             return getattr(standins, msg["name"])(*[self.decode(a) for a in msg["args"]])
         if msg["op"] == "exec":
+            if any("matplotlib.pyplot" in cell["source"] for cell in msg["cells"]):
+                _import_when_used("matplotlib.pyplot")
             errors = []  # [cell id, what it raised]: a list travels by value
             for cell in msg["cells"]:
                 try:
@@ -416,6 +425,43 @@ class SandboxEnd(Endpoint):
                     errors.append([cell["id"], f"{type(exc).__name__}: {exc}"[:500]])
             return errors
         return super().extra_op(msg)
+
+
+def _import_when_used(name):
+    """Make `import name` cheap: the module (and its parent packages) is imported when code
+    first uses one of its attributes. The setup cells import pyplot for the notebook's plots,
+    which no check draws; importing matplotlib and pyplot costs 0.3-0.5 s of every sandbox's
+    start. (importlib's LazyLoader does not do this for an `import` statement: the import
+    system reads the module's __spec__, which loads it.)"""
+    import importlib
+    import types
+
+    class Deferred(types.ModuleType):
+        __spec__ = None  # what `import` reads of a module it finds in sys.modules
+
+        def __getattr__(self, attr):
+            if sys.modules.get(self.__name__) is self:
+                del sys.modules[self.__name__]
+            real = importlib.import_module(self.__name__)
+            parent, _, child = self.__name__.rpartition(".")
+            if parent:  # the real parent, which may have been a Deferred when this was made
+                setattr(importlib.import_module(parent), child, real)
+            return getattr(real, attr)
+
+    parts = name.split(".")
+    for depth in range(len(parts), 0, -1):
+        if ".".join(parts[:depth]) in sys.modules:
+            break
+    else:
+        depth = 0
+    for k in range(depth + 1, len(parts) + 1):  # the missing levels, parent first
+        module = sys.modules[".".join(parts[:k])] = Deferred(".".join(parts[:k]))
+        if k > 1:
+            parent = sys.modules[".".join(parts[:k - 1])]
+            if isinstance(parent, Deferred):
+                parent.__dict__[parts[k - 1]] = module  # no load for `import a.b as c`
+            else:
+                setattr(parent, parts[k - 1], module)
 
 
 class CallTimeout(BaseException):

@@ -15,7 +15,8 @@ render markdown without its `sanitize_html` option. So the notebook itself is ma
   and anything unknown are dropped, and so are outputs' metadata (image sizes, file names).
 - raw cells are cleaned like HTML; attachments are kept only as the PNG/JPEG images they show.
 - cell metadata keeps only nbgrader's (grading depends on it), notebook metadata only the
-  kernelspec and language_info: no widget state, no trust flags, no tags.
+  kernelspec, language_info and the notebook's language (backprop_course.lang, a plain language
+  code: the feedback page's language): no widget state, no trust flags, no tags.
 
 Sanitising a notebook twice gives the same notebook.
 """
@@ -30,6 +31,9 @@ from latex2mathml.converter import convert as latex_to_mathml
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
+
+from .feedback_page import DEFAULT as DEFAULT_LANGUAGE
+from .feedback_page import notebook_language
 
 # What a written answer may use: text formatting, lists, tables, links, images.
 ALLOWED_TAGS = {
@@ -71,8 +75,11 @@ def sanitize_file(path):
 
 def sanitize_notebook(nb):
     """NB made safe to render, in place (and returned)."""
+    lang = notebook_language(nb)
     nb.metadata = {key: nb.metadata[key] for key in ("kernelspec", "language_info")
                    if isinstance(nb.metadata.get(key), dict)}
+    if lang != DEFAULT_LANGUAGE:  # the feedback page's language: a plain language code only
+        nb.metadata["backprop_course"] = {"lang": lang}
     for cell in nb.cells:
         sanitize_cell(cell)
     return nb

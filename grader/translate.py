@@ -9,12 +9,18 @@ updated (`extract` marks the changed entry fuzzy) and translated again. So the t
 notebooks have, by construction, exactly the English code cells, graded cells and cell ids.
 
     python -m grader.translate extract zh   # add new or changed English cells to i18n/zh/
-    python -m grader.translate build zh     # write zh/ (its lectures still need executing)
+    python -m grader.translate build zh     # write zh/ and execute its lectures (stored executed)
+
+The lectures run with BACKPROP_COURSE_LANG=zh, so the course package's widget and plot labels are
+Chinese too (course/i18n.py). `build --allow-missing` keeps the English cell where a translation
+is missing, for trying things out while translating; it must never be committed (the sync test,
+tests/test_chinese_edition.py, builds without it and fails).
 """
 
 import argparse
 import copy
 import io
+import os
 import re
 import sys
 import tokenize
@@ -129,10 +135,11 @@ class TranslationMissing(Exception):
     """A catalogue lacks a cell's translation, or translates code it must leave alone."""
 
 
-def translate_notebook(notebook, catalog):
+def translate_notebook(notebook, catalog, allow_missing=False):
     """The translated notebook: every cell of the English one, with the same ids and metadata,
     the readable ones replaced by their translation. Raises TranslationMissing for each cell a
-    translation is missing for, is fuzzy for, or whose translated code is not the English code."""
+    translation is missing for, is fuzzy for, or whose translated code is not the English code.
+    allow_missing (for development only): a missing or fuzzy translation keeps the English cell."""
     nb = nbformat.read(notebook, as_version=4)
     out = copy.deepcopy(nb)
     problems = []
@@ -143,6 +150,8 @@ def translate_notebook(notebook, catalog):
         if message is None or not message.string or message.fuzzy:
             state = "is fuzzy (the English changed)" if message is not None and message.fuzzy \
                 else "has no translation"
+            if allow_missing:
+                continue
             problems.append(f"{notebook.name}: cell {cell.id} {state}")
             continue
         if cell.cell_type == "code" and code_skeleton(message.string) != \
@@ -167,13 +176,14 @@ def read_catalogue(path, lang):
         return read_po(f, locale=lang)
 
 
-def build(lang, root=ROOT, keep_outputs_from=None):
-    """Write LANG/'s notebooks from the English ones and i18n/LANG/. Returns their paths."""
+def build(lang, root=ROOT, allow_missing=False, execute=True):
+    """Write LANG/'s notebooks from the English ones and i18n/LANG/, and (execute) run LANG's
+    lectures so they are stored executed, as the English ones are. Returns their paths."""
     written, problems = [], []
     for kind, notebook in sources(root):
         catalog = read_catalogue(catalogue_path(root, lang, kind, notebook), lang)
         try:
-            nb = translate_notebook(notebook, catalog)
+            nb = translate_notebook(notebook, catalog, allow_missing)
         except TranslationMissing as missing:
             problems.append(str(missing))
             continue
@@ -184,7 +194,28 @@ def build(lang, root=ROOT, keep_outputs_from=None):
         written.append(path)
     if problems:
         raise TranslationMissing("\n".join(problems))
+    if execute:
+        execute_lectures([p for p in written if p.parent == Path(root) / lang / "lectures"], lang)
     return written
+
+
+def execute_lectures(paths, lang):
+    """Run each lecture in place, storing outputs and widget state (grader/notebooks.py), with the
+    course package in LANG: the kernel inherits BACKPROP_COURSE_LANG."""
+    from .notebooks import execute_in_place
+
+    before = os.environ.get("BACKPROP_COURSE_LANG")
+    os.environ["BACKPROP_COURSE_LANG"] = lang
+    try:
+        for path in paths:
+            print(f"executing {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}",
+                  flush=True)
+            execute_in_place(path)
+    finally:
+        if before is None:
+            os.environ.pop("BACKPROP_COURSE_LANG")
+        else:
+            os.environ["BACKPROP_COURSE_LANG"] = before
 
 
 def main(argv=None):
@@ -192,9 +223,15 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=["extract", "build"])
     parser.add_argument("lang", help="language code, e.g. zh")
+    parser.add_argument("--allow-missing", action="store_true",
+                        help="build: keep the English cell where a translation is missing "
+                             "(while translating only: never commit what it builds)")
+    parser.add_argument("--no-execute", action="store_true",
+                        help="build: do not run the lectures (their outputs stay empty)")
     args = parser.parse_args(argv)
     try:
-        paths = extract(args.lang) if args.action == "extract" else build(args.lang)
+        paths = extract(args.lang) if args.action == "extract" else build(
+            args.lang, allow_missing=args.allow_missing, execute=not args.no_execute)
     except TranslationMissing as missing:
         sys.exit(f"Not built: translate these cells in i18n/{args.lang}/ first:\n{missing}")
     for path in paths:

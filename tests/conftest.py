@@ -59,38 +59,10 @@ def mistake_rounds(aid):
 
 @pytest.fixture(scope="session")
 def graded_class(tmp_path_factory):
-    """Build a class of simulated submissions and grade it once with the real CLI.
-
-    Students: src_<aid> (the source notebook itself), untouched_<aid>, alt_<aid> (every
-    alternative correct answer), alt2_<aid>, alt3_<aid>, ... (one per set of
-    MORE_ALTERNATIVE_SOLUTIONS), mistakes<k>_<aid> (round k of the known mistakes), plus the
-    demo's class (correct, partly wrong, untouched, broken file, dying kernel, zipped).
-    """
-    from grader.demo import simulate_class
-    from grader.simulate import catalogue, completed, with_alternatives, with_mistakes
-
+    """Build a class of simulated submissions (write_graded_class) and grade it once with the
+    real CLI."""
     base = tmp_path_factory.mktemp("class")
-    subs = base / "submissions"
-    simulate_class(ROOT, subs)
-    for aid in assignment_ids():
-        def put(student, nb, aid=aid):
-            path = subs / student / aid / f"{aid}.ipynb"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(nb, path)
-
-        put(f"src_{aid}", nbformat.read(source_path(aid), as_version=4))
-        put(f"alt_{aid}", with_alternatives(release_path(aid), source_path(aid), aid))
-        for k, answers in enumerate(catalogue(aid).MORE_ALTERNATIVE_SOLUTIONS, start=2):
-            put(f"alt{k}_{aid}", completed(release_path(aid), source_path(aid), {
-                gid: (lambda _, text=text: text) for gid, text in answers.items()}))
-        for k, round_ in enumerate(mistake_rounds(aid)):
-            put(f"mistakes{k}_{aid}",
-                with_mistakes(release_path(aid), source_path(aid), aid, list(round_.values())))
-    for student, nb in tampering_submissions().items():
-        path = subs / student / "a1_scalar_backprop" / "a1_scalar_backprop.ipynb"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, path)
-    write_broken_submissions(subs)
+    subs = write_graded_class(base / "submissions")
     out = base / "out"
     # short limits keep the infinite loop cheap: 10 s per notebook cell, 5 s per sandbox call
     env = {**os.environ, "BACKPROP_COURSE_CELL_TIMEOUT": "10",
@@ -197,6 +169,42 @@ BROKEN_ADD_GATE = {
     "broken_infinite_loop": "while True:\n    pass\n",
     "broken_memory_hog": "hog = bytearray(64 * 1024**3)\n",
 }
+
+
+def write_graded_class(subs):
+    """The simulated class graded_class grades (tests/test_grading_unchanged.py compares its
+    grades with those of the code before the speed work):
+
+    Students: src_<aid> (the source notebook itself), untouched_<aid>, alt_<aid> (every
+    alternative correct answer), alt2_<aid>, alt3_<aid>, ... (one per set of
+    MORE_ALTERNATIVE_SOLUTIONS), mistakes<k>_<aid> (round k of the known mistakes), plus the
+    demo's class (correct, partly wrong, untouched, broken file, dying kernel, zipped), the
+    tampering and the broken submissions.
+    """
+    from grader.demo import simulate_class
+    from grader.simulate import catalogue, completed, with_alternatives, with_mistakes
+
+    simulate_class(ROOT, subs)
+    for aid in assignment_ids():
+        def put(student, nb, aid=aid):
+            path = subs / student / aid / f"{aid}.ipynb"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, path)
+
+        put(f"src_{aid}", nbformat.read(source_path(aid), as_version=4))
+        put(f"alt_{aid}", with_alternatives(release_path(aid), source_path(aid), aid))
+        for k, answers in enumerate(catalogue(aid).MORE_ALTERNATIVE_SOLUTIONS, start=2):
+            put(f"alt{k}_{aid}", completed(release_path(aid), source_path(aid), {
+                gid: (lambda _, text=text: text) for gid, text in answers.items()}))
+        for k, round_ in enumerate(mistake_rounds(aid)):
+            put(f"mistakes{k}_{aid}",
+                with_mistakes(release_path(aid), source_path(aid), aid, list(round_.values())))
+    for student, nb in tampering_submissions().items():
+        path = subs / student / "a1_scalar_backprop" / "a1_scalar_backprop.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, path)
+    write_broken_submissions(subs)
+    return subs
 
 
 def write_broken_submissions(subs):

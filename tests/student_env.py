@@ -32,11 +32,12 @@ class StudentEnv:
         return env
 
 
-def make_student_env(base):
-    """A StudentEnv in the folder BASE: the bundle in BASE/course, its venv in BASE/venv."""
+def make_student_env(base, lang="en"):
+    """A StudentEnv in the folder BASE: the bundle (in LANG: `bundle --lang`) in BASE/course,
+    its venv in BASE/venv."""
     base = Path(base)
     copy, venv = base / "course", base / "venv"
-    write_bundle(ROOT, copy)
+    write_bundle(ROOT, copy, lang)
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
     site = Path(subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],

@@ -2,6 +2,7 @@
 the instructor's (grader/, solutions/, hidden tests, model answers)."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -129,7 +130,8 @@ def test_the_package_is_the_course_package_with_the_student_dependencies(bundle)
     assert project["project"]["optional-dependencies"] == {
         "torch": tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
             "optional-dependencies"]["torch"]}
-    assert project["tool"]["setuptools"]["package-data"] == {"course": ["lab_settings/*.json"]}
+    assert project["tool"]["setuptools"]["package-data"] == {"course": [
+        "lab_settings/*.json", "locale/*/LC_MESSAGES/*.po", "language.txt"]}
     names = {re.split(r"[<>=!~ ;\[]", spec)[0] for spec in project["project"]["dependencies"]}
     assert {"jupyterlab", "numpy", "matplotlib", "ipywidgets", "nbgrader"} <= names
     assert not names & {"pytest", "nbval", "hypothesis", "ruff"}
@@ -187,3 +189,48 @@ def test_no_model_answer_in_the_course_package(bundle):
             if shared:
                 leaks[str(rel)] = sorted(shared)
     assert not leaks, leaks
+
+
+# ---------------------------------------------------------------------------- the Chinese edition
+
+@pytest.fixture(scope="module")
+def zh_bundle(tmp_path_factory):
+    out = tmp_path_factory.mktemp("student-copy-zh")
+    return out, write_bundle(ROOT, out, lang="zh")
+
+
+def test_the_chinese_copy_has_the_chinese_lectures_and_assignments(zh_bundle):
+    out, written = zh_bundle
+    for folder in ("lectures", "assignments"):
+        committed = {p.relative_to(ROOT / "zh") for p in (ROOT / "zh" / folder).rglob("*")
+                     if p.is_file()}
+        assert {p for p in written if p.parts[0] == folder} == committed
+        for rel in committed:
+            assert (out / rel).read_bytes() == (ROOT / "zh" / rel).read_bytes()
+    assert (out / "course" / "language.txt").read_text().strip() == "zh"
+    assert not [p for p in written if {"grader", "solutions"} & set(p.parts)]
+
+
+def test_the_chinese_install_notes_are_in_chinese(zh_bundle):
+    out, _ = zh_bundle
+    notes = (out / "INSTALL.md").read_text()
+    assert "安装" in notes and "Install (once)" not in notes
+    for command in ("python3 -m venv .venv", ".venv/bin/pip install -e .",
+                    ".venv/bin/jupyter trust lectures/*.ipynb", ".venv/bin/backprop-course lab"):
+        assert command in notes
+
+
+def test_the_chinese_copy_speaks_chinese_without_being_told(zh_bundle):
+    out, _ = zh_bundle
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import course.i18n, course.widgets; "
+            "print(course.i18n.language(), course.widgets.vanishing_gradient_explorer()"
+            ".depth_slider.description)")
+    env = {k: v for k, v in os.environ.items() if k != "BACKPROP_COURSE_LANG"}
+    done = subprocess.run([sys.executable, "-I", "-c", code, str(out)], cwd=out, env=env,
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["zh", "深度"]
+
+
+def test_an_edition_not_built_is_refused_with_what_to_run(tmp_path):
+    with pytest.raises(ValueError, match="grader.translate build xx"):
+        write_bundle(ROOT, tmp_path / "copy", lang="xx")

@@ -91,3 +91,38 @@ def test_the_release_runs_and_only_stubs_raise_in_solution_cells(aid):
         elif not meta.get("grade"):
             # setup and explanation cells must run cleanly for the student
             assert not errors, f"{meta.get('grade_id')}: {[e.ename for e in errors]}"
+
+
+# ---------------------------------------------------------------------------- the Chinese edition
+
+@pytest.fixture(scope="module")
+def fresh_zh_release(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("release-zh")
+    release(ROOT, release_dir=tmp / "release", lang="zh")
+    return tmp / "release"
+
+
+def test_zh_assignments_folder_is_exactly_what_release_lang_zh_produces(fresh_zh_release):
+    committed = ROOT / "zh" / "assignments"
+    assert files_under(fresh_zh_release) == files_under(committed), \
+        "zh/assignments/ and a fresh release differ: run `backprop-course release --lang zh`"
+    for rel in files_under(fresh_zh_release):
+        assert (fresh_zh_release / rel).read_bytes() == (committed / rel).read_bytes(), \
+            f"zh/assignments/{rel} is out of date: run `backprop-course release --lang zh`"
+
+
+def graded_cells(path):
+    return [(m["grade_id"], m.get("points"), m.get("solution", False), c.cell_type)
+            for c in nbformat.read(path, as_version=4).cells
+            if (m := c.metadata.get("nbgrader", {})).get("grade_id")]
+
+
+@pytest.mark.parametrize("aid", AIDS)
+def test_zh_release_has_the_english_grade_ids_points_and_chinese_stubs(aid):
+    zh = ROOT / "zh" / "assignments" / aid / f"{aid}.ipynb"
+    assert graded_cells(zh) == graded_cells(release_path(aid))
+    text = zh.read_text()
+    assert "在此处编写你的代码" in text and "YOUR CODE HERE" not in text
+    assert "YOUR ANSWER HERE" not in text
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "MARK SCHEME"):
+        assert marker not in text

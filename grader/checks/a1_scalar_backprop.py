@@ -4,6 +4,7 @@ import numpy as np
 
 from grader import reference as ref
 from grader.course_secret import secret_seed
+from grader.i18n import N_, _
 
 from .common import (
     Mistake,
@@ -29,9 +30,9 @@ def _cases(n=6, scale=3.0, seed=0):
     return [tuple(float(v) for v in rng.uniform(-scale, scale, 3)) for _ in range(n)]
 
 
-SHARED_CACHE = ("two gates used together got in each other's way: the first gate's backward "
-                "used what the second gate's forward saw. Keep each gate's cache on the gate "
-                "itself (self.x = x in forward), not in a class attribute or a global.")
+SHARED_CACHE = N_("two gates used together got in each other's way: the first gate's backward "
+                  "used what the second gate's forward saw. Keep each gate's cache on the gate "
+                  "itself (self.x = x in forward), not in a class attribute or a global.")
 
 
 def _check_binary_gate(name, Gate, RefGate, extra_cases=(), mistakes_for=lambda x, y, d: {}):
@@ -42,15 +43,15 @@ def _check_binary_gate(name, Gate, RefGate, extra_cases=(), mistakes_for=lambda 
         expect_close(name, f"forward({x:.3g}, {y:.3g})", out, ref_gate.forward(x, y))
         grads = call(name, gate.backward, dout)
         if not isinstance(grads, (tuple, list)) or len(grads) != 2:
-            fail(name, "backward(dout) should return the pair (dx, dy).")
+            fail(name, _("backward(dout) should return the pair (dx, dy)."))
         want = ref_gate.backward(dout)
         m = mistakes_for(x, y, dout)
         for i, label in enumerate(("dx", "dy")):
             got = expect_number(name, label, grads[i])
-            expect_close(name, f"{label} at x={x:.3g}, y={y:.3g}", got, want[i],
-                         mistakes=[*m.get(label, []), (want[i] / dout,
-                                   ("it ignores the upstream gradient dout: multiply the local "
-                                   "gradient by dout (chain rule)."))], precise=True)
+            expect_close(name, _("{label} at x={x:.3g}, y={y:.3g}").format(label=label, x=x, y=y),
+                         got, want[i], mistakes=[*m.get(label, []), (want[i] / dout, _(
+                             "it ignores the upstream gradient dout: multiply the local gradient "
+                             "by dout (chain rule)."))], precise=True)
     _check_gates_independent(name, lambda: call(name, Gate), RefGate,
                              [c[:2] for c in cases[:2]], cases[0][2])
 
@@ -66,29 +67,30 @@ def _check_gates_independent(name, make, make_ref, inputs, dout):
     want = make_ref()
     want.forward(*inputs[0])
     if not close(np.ravel(np.asarray(got, dtype=float)), np.ravel(want.backward(dout))):
-        fail(name, SHARED_CACHE)
+        fail(name, _(SHARED_CACHE))
 
 
 def check_add_gate(AddGate):
     _check_binary_gate("AddGate", AddGate, ref.AddGate, mistakes_for=lambda x, y, d: {
-        "dx": [(0.0, "an add gate passes dout unchanged to both inputs.")],
-        "dy": [(0.0, "an add gate passes dout unchanged to both inputs.")]})
+        "dx": [(0.0, _("an add gate passes dout unchanged to both inputs."))],
+        "dy": [(0.0, _("an add gate passes dout unchanged to both inputs."))]})
 
 
 def check_multiply_gate(MultiplyGate):
-    swap = "the local gradient of one input is the *other* input: swap them."
+    swap = _("the local gradient of one input is the *other* input: swap them.")
     _check_binary_gate("MultiplyGate", MultiplyGate, ref.MultiplyGate,
                        mistakes_for=lambda x, y, d: {"dx": [(x * d, swap)], "dy": [(y * d, swap)]})
 
 
 def check_max_gate(MaxGate):
-    route = "the max gate routes dout to the input that was larger in forward, and 0 to the other."
-    split = ("at a tie (x == y) the gradient is not split in half: by this course's convention "
-             "x wins ties (x >= y), so all of dout goes to x and 0 to y.")
-    both = ("at a tie (x == y) dout goes to one input only, not to both: by this course's "
-            "convention x wins ties (x >= y), so y gets 0.")
-    to_y = ("at a tie (x == y) this course's convention gives all of dout to x (x >= y wins), "
-            "not to y.")
+    route = _("the max gate routes dout to the input that was larger in forward, and 0 to the "
+              "other.")
+    split = _("at a tie (x == y) the gradient is not split in half: by this course's convention "
+              "x wins ties (x >= y), so all of dout goes to x and 0 to y.")
+    both = _("at a tie (x == y) dout goes to one input only, not to both: by this course's "
+             "convention x wins ties (x >= y), so y gets 0.")
+    to_y = _("at a tie (x == y) this course's convention gives all of dout to x (x >= y wins), "
+             "not to y.")
 
     def mistakes(x, y, d):
         if x != y:
@@ -105,9 +107,9 @@ def _check_unary_gate(name, make, make_ref, xs, mistakes_for):
         expect_close(name, f"forward({x:.3g})", out, ref_gate.forward(x))
         got = expect_number(name, "backward(dout)", call(name, gate.backward, dout))
         want = ref_gate.backward(dout)
-        expect_close(name, f"dx at x={x:.3g}", got, want,
+        expect_close(name, _("dx at x={x:.3g}").format(x=x), got, want,
                      mistakes=[*mistakes_for(x, dout),
-                               (want / dout, ("it ignores the upstream gradient dout: multiply "
+                               (want / dout, _("it ignores the upstream gradient dout: multiply "
                                 "the local gradient by dout (chain rule)."))], precise=True)
     _check_gates_independent(name, lambda: call(name, make), make_ref,
                              [(x,) for x, _ in xs[:2]], xs[0][1])
@@ -125,30 +127,32 @@ def check_sigmoid_gate(SigmoidGate):
     s = ref.sigmoid
 
     def mistakes(x, d):
-        return [(x * (1 - x) * d, ("the derivative was taken at the input x; use the output: "
+        return [(x * (1 - x) * d, _("the derivative was taken at the input x; use the output: "
                  "sigma'(x) = sigma(x) (1 - sigma(x)).")),
-                (s(s(x)) * (1 - s(s(x))) * d, ("sigma is applied twice: the cached output already "
-                 "is sigma(x), use it as it is.")),
-                (s(x) * d, "sigma(x) alone is not its derivative: sigma'(x) = sigma(x)(1-sigma(x))."),
-                ((1 - np.tanh(x) ** 2) * d, ("1 - tanh(x)^2 is the derivative of tanh, not of the "
-                 "sigmoid: sigma'(x) = sigma(x) (1 - sigma(x)).")),
-                (s(x) * (1 - s(x)) * (1 - s(x)) * d, ("the factor (1 - sigma(x)) appears twice: "
+                (s(s(x)) * (1 - s(s(x))) * d, _("sigma is applied twice: the cached output "
+                 "already is sigma(x), use it as it is.")),
+                (s(x) * d, _("sigma(x) alone is not its derivative: "
+                             "sigma'(x) = sigma(x)(1-sigma(x)).")),
+                ((1 - np.tanh(x) ** 2) * d, _("1 - tanh(x)^2 is the derivative of tanh, not of "
+                 "the sigmoid: sigma'(x) = sigma(x) (1 - sigma(x)).")),
+                (s(x) * (1 - s(x)) * (1 - s(x)) * d, _("the factor (1 - sigma(x)) appears twice: "
                  "sigma'(x) = sigma(x) (1 - sigma(x))."))]
     _check_unary_gate("SigmoidGate", SigmoidGate, ref.SigmoidGate, _unary_inputs(), mistakes)
 
 
 def check_exp_gate(ExpGate):
     def mistakes(x, d):
-        return [(d, "the local derivative of e^x is e^x, not 1."),
-                (x * np.exp(x - 1) * d, ("e^x is not a power of x: the power rule (x^n -> n x^(n-1)) "
-                 "does not apply; the derivative of e^x is e^x itself.")),
-                (np.exp(x - 1) * d, "the derivative of e^x is e^x itself, not e^(x-1).")]
+        return [(d, _("the local derivative of e^x is e^x, not 1.")),
+                (x * np.exp(x - 1) * d, _("e^x is not a power of x: the power rule "
+                 "(x^n -> n x^(n-1)) does not apply; the derivative of e^x is e^x itself.")),
+                (np.exp(x - 1) * d, _("the derivative of e^x is e^x itself, not e^(x-1)."))]
     _check_unary_gate("ExpGate", ExpGate, ref.ExpGate, _unary_inputs(-3, 3), mistakes)
 
 
 def check_reciprocal_gate(ReciprocalGate):
     def mistakes(x, d):
-        return [(-d / x, "d(1/x)/dx is -1/x^2, not -1/x."), (d / x**2, "d(1/x)/dx is negative.")]
+        return [(-d / x, _("d(1/x)/dx is -1/x^2, not -1/x.")),
+                (d / x**2, _("d(1/x)/dx is negative."))]
     _check_unary_gate("ReciprocalGate", ReciprocalGate, ref.ReciprocalGate,
                       _unary_inputs(avoid_zero=True), mistakes)
 
@@ -157,20 +161,21 @@ def check_scale_gate(ScaleGate):
     for a in (2.5, -0.5, 3.0):
         _check_unary_gate("ScaleGate", lambda a=a: ScaleGate(a), lambda a=a: ref.ScaleGate(a),
                           _unary_inputs(seed=100 + int(a * 10)),
-                          lambda x, d: [(x * d, "the local derivative of a*x is the constant a.")])
+                          lambda x, d: [(x * d, _("the local derivative of a*x is the constant "
+                                                  "a."))])
 
 
 def check_shift_gate(ShiftGate):
     for c in (1.5, -2.0):
         _check_unary_gate("ShiftGate", lambda c=c: ShiftGate(c), lambda c=c: ref.ShiftGate(c),
                           _unary_inputs(seed=200 + int(c * 10)),
-                          lambda x, d, c=c: [(c * d, ("the local derivative of c + x is 1: the "
+                          lambda x, d, c=c: [(c * d, _("the local derivative of c + x is 1: the "
                                          "constant does not scale the gradient."))])
 
 
 def _expect_tuple(name, result, n, description):
     if not isinstance(result, (tuple, list)) or len(result) != n:
-        fail(name, f"should return {description}.")
+        fail(name, _("should return {description}.").format(description=description))
     return result
 
 
@@ -181,26 +186,29 @@ def check_circuit_backward(circuit_backward):
         f, dx, dy, dz = (expect_number(name, n, v) for n, v in zip(("f", "dx", "dy", "dz"), got))
         want = ref.circuit_backward(x, y, z)
         expect_close(name, "f", f, want[0])
-        expect_close(name, "dz", dz, want[3], mistakes=[(z, "df/dz is q = x + y (swap rule).")], precise=True)
+        expect_close(name, "dz", dz, want[3], mistakes=[
+            (z, _("df/dz is q = x + y (swap rule)."))], precise=True)
         for label, g, w in (("dx", dx, want[1]), ("dy", dy, want[2])):
             expect_close(name, label, g, w, mistakes=[
-                (x + y, "df/dq is z: the add gate passes df/dq on to x and y unchanged.")], precise=True)
+                (x + y, _("df/dq is z: the add gate passes df/dq on to x and y unchanged."))],
+                precise=True)
 
 
 def check_neuron_backward(neuron_backward):
     name = "neuron_backward"
     rng = np.random.default_rng(_seed(3))
-    for _ in range(6):
+    for _case in range(6):
         w, x = rng.normal(size=3).tolist(), rng.normal(size=2).tolist()
         given_w, given_x = list(w), list(x)
         got = _expect_tuple(name, call(name, neuron_backward, given_w, given_x), 3, "(f, dw, dx)")
         if given_w != w or given_x != x:
-            fail(name, "changed the list w or x it was given: read the inputs, do not modify them.")
+            fail(name, _("changed the list w or x it was given: read the inputs, do not modify "
+                         "them."))
         f = expect_number(name, "f", got[0])
         lengths = [len(v) if isinstance(v, (list, tuple)) else None for v in got[1:]]
         if lengths == [2, 3]:
-            fail(name, "dw and dx are swapped: return (f, dw, dx), dw with the 3 gradients of "
-                 "w = (w0, w1, w2) and dx with the 2 of x = (x0, x1).")
+            fail(name, _("dw and dx are swapped: return (f, dw, dx), dw with the 3 gradients of "
+                         "w = (w0, w1, w2) and dx with the 2 of x = (x0, x1)."))
         dw, dx = expect_sequence(name, "dw", got[1], 3), expect_sequence(name, "dx", got[2], 2)
         wf, wdw, wdx = ref.neuron_backward(w, x)
         s = wf
@@ -208,32 +216,34 @@ def check_neuron_backward(neuron_backward):
         at_input = dot * (1 - dot)
         expect_close(name, "f", f, wf)
         expect_close(name, "dw", dw, wdw, mistakes=[
-            (np.array([x[0], x[1], 1.0]) * at_input, ("sigma' was taken at the dot product; use "
-             "the output f: sigma'(dot) = f (1 - f).")),
-            (np.array(wdw) / (s * (1 - s)), "the sigmoid's local gradient f (1 - f) is missing."),
-            (np.array([w[0], w[1], w[2]]) * s * (1 - s), ("dw_i is x_i times the dot's gradient "
+            (np.array([x[0], x[1], 1.0]) * at_input, _("sigma' was taken at the dot product; "
+             "use the output f: sigma'(dot) = f (1 - f).")),
+            (np.array(wdw) / (s * (1 - s)), _("the sigmoid's local gradient f (1 - f) is "
+                                              "missing.")),
+            (np.array([w[0], w[1], w[2]]) * s * (1 - s), _("dw_i is x_i times the dot's gradient "
              "(swap rule of the multiply gate), and dw_2 is 1 times it."))], precise=True)
         expect_close(name, "dx", dx, wdx, mistakes=[
-            (np.array(x) * s * (1 - s), "dx_i is w_i times the dot's gradient (swap rule).")], precise=True)
+            (np.array(x) * s * (1 - s), _("dx_i is w_i times the dot's gradient (swap rule)."))],
+            precise=True)
 
 
 def check_staged_backward(staged_backward):
     name = "staged_backward"
     rng = np.random.default_rng(_seed(4))
-    for _ in range(6):
+    for _case in range(6):
         x, y = (float(v) for v in rng.uniform(-3, 3, 2))
         got = _expect_tuple(name, call(name, staged_backward, x, y), 3, "(f, dx, dy)")
         f, dx, dy = (expect_number(name, n, v) for n, v in zip(("f", "dx", "dy"), got))
         wf, wdx, wdy = ref.staged_backward(x, y)
         expect_close(name, "f", f, wf)
-        overwrite = ("x reaches f along several paths (through sigma(x), through x + y and "
-                     "through the numerator): accumulate with += instead of overwriting.")
+        overwrite = _("x reaches f along several paths (through sigma(x), through x + y and "
+                      "through the numerator): accumulate with += instead of overwriting.")
         # dx and dy are sums of branches that may nearly cancel: the precision a float64 sum
         # can reach is relative to the branches, not to the sum
         expect_close(name, "dx", dx, wdx, mistakes=_staged_overwrites(x, y, "dx", overwrite),
                      precise=True, precise_scale=_scale_of(_staged_branches(x, y, "dx")))
         expect_close(name, "dy", dy, wdy, mistakes=_staged_overwrites(
-            x, y, "dy", "y reaches f through sigma(y) and through x + y: accumulate with +="),
+            x, y, "dy", _("y reaches f through sigma(y) and through x + y: accumulate with +=")),
             precise=True, precise_scale=_scale_of(_staged_branches(x, y, "dy")))
 
 
@@ -272,16 +282,18 @@ def _chain_cases(seed=5):
 
 def check_chain_forward(chain_forward):
     name = "chain_forward"
-    for x, w, b, _ in _chain_cases():
+    for x, w, b, _dy in _chain_cases():
         given_w, given_b = list(w), list(b)
         got = _expect_tuple(name, call(name, chain_forward, x, given_w, given_b), 2, "(y, cache)")
         for label, given, kept in (("w", given_w, w), ("b", given_b, b)):
             if given != kept:
-                fail(name, f"changed the list {label} it was given (its caller's list): read w "
-                     "and b, do not modify them (no pop, clear, append or item assignment); "
-                     "copy first if you need a list of your own.")
+                fail(name, _("changed the list {label} it was given (its caller's list): read w "
+                             "and b, do not modify them (no pop, clear, append or item "
+                             "assignment); copy first if you need a list of your own.").format(
+                                 label=label))
         y = expect_number(name, "y", got[0])
-        expect_close(name, f"y for a chain of length {len(w)}", y, ref.chain_forward(x, w, b)[0])
+        expect_close(name, _("{what} for a chain of length {length}").format(
+            what="y", length=len(w)), y, ref.chain_forward(x, w, b)[0])
 
 
 def check_chain_backward(chain_forward, chain_backward):
@@ -297,19 +309,21 @@ def check_chain_backward(chain_forward, chain_backward):
 def _check_chain_backward(chain_forward, chain_backward):
     name = "chain_backward"
     for x, w, b, dy in _chain_cases(seed=6):
-        _, cache = call("chain_forward", chain_forward, x, list(w), list(b))
+        _y, cache = call("chain_forward", chain_forward, x, list(w), list(b))
         got = _expect_tuple(name, call(name, chain_backward, dy, cache), 3, "(dw, db, dx)")
         L = len(w)
         dw, db = expect_sequence(name, "dw", got[0], L), expect_sequence(name, "db", got[1], L)
         dx = expect_number(name, "dx", got[2])
-        _, ref_cache = ref.chain_forward(x, w, b)
+        _y, ref_cache = ref.chain_forward(x, w, b)
         wdw, wdb, wdx = ref.chain_backward(dy, ref_cache)
-        where = f"for a chain of length {L}"
-        expect_close(name, f"db {where}", db, wdb, mistakes=[
-            (np.array(wdb) / dy, "the upstream gradient dy was dropped.")], precise=True)
-        expect_close(name, f"dw {where}", dw, wdw, mistakes=[
-            (np.array(wdb), "dw_k is db_k times h_{k-1}, the input of layer k.")], precise=True)
-        expect_close(name, f"dx {where}", dx, wdx, precise=True)
+
+        def where(what, L=L):
+            return _("{what} for a chain of length {length}").format(what=what, length=L)
+        expect_close(name, where("db"), db, wdb, mistakes=[
+            (np.array(wdb) / dy, _("the upstream gradient dy was dropped."))], precise=True)
+        expect_close(name, where("dw"), dw, wdw, mistakes=[
+            (np.array(wdb), _("dw_k is db_k times h_{k-1}, the input of layer k."))], precise=True)
+        expect_close(name, where("dx"), dx, wdx, precise=True)
 
 
 # The catalogue the grading tests run through the real pipeline (see grader.simulate):

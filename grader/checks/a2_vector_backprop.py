@@ -17,6 +17,7 @@ from course.worked_examples import seed_network_arrays
 from grader import reference as ref
 from grader import standins
 from grader.course_secret import secret_seed
+from grader.i18n import N_, _
 
 from .common import (
     Mistake,
@@ -26,6 +27,7 @@ from .common import (
     expect_independent,
     expect_number,
     fail,
+    qualified,
     standin,
 )
 
@@ -36,18 +38,20 @@ def _seed(offset):
     """This student's secret seed for the hidden inputs at `offset` (grader.course_secret)."""
     return secret_seed(__name__, offset)
 
-UPSTREAM = ("the upstream gradient dout was dropped: multiply the local derivative by dout "
-            "(elementwise, chain rule).")
-FORWARD_HINT = ("forward is x @ W + b: x (N, D) times W (D, M) gives (N, M), and b (M,) is "
-                "added to every row.")
-BACKWARD_HINT = ("let the shapes decide: dx has the shape of x (N, D) and dW the shape of W "
-                 "(D, M); multiply dout (N, M) by W or by x, with a transpose where the inner "
-                 "dimensions must match.")
-BIAS_HINT = ("b (M,) was added to every row of the batch, so db sums dout over the batch "
-             "(axis 0) and has the shape of b.")
-NO_PARAMETERS_HINT = ("Layers without parameters (ReLU, Sigmoid, Tanh) have no W and no b: "
-                      "skip them, e.g. with hasattr(layer, 'W').")
-NEW_ARRAY = "compute a new array instead of writing into this one (y = x * 2, not x *= 2)."
+UPSTREAM = N_("the upstream gradient dout was dropped: multiply the local derivative by dout "
+              "(elementwise, chain rule).")
+FORWARD_HINT = N_("forward is x @ W + b: x (N, D) times W (D, M) gives (N, M), and b (M,) is "
+                  "added to every row.")
+BACKWARD_HINT = N_("let the shapes decide: dx has the shape of x (N, D) and dW the shape of W "
+                   "(D, M); multiply dout (N, M) by W or by x, with a transpose where the inner "
+                   "dimensions must match.")
+BIAS_HINT = N_("b (M,) was added to every row of the batch, so db sums dout over the batch "
+               "(axis 0) and has the shape of b.")
+NO_PARAMETERS_HINT = N_("Layers without parameters (ReLU, Sigmoid, Tanh) have no W and no b: "
+                        "skip them, e.g. with hasattr(layer, 'W').")
+NEW_ARRAY = N_("compute a new array instead of writing into this one (y = x * 2, not x *= 2).")
+COPY = N_("work on a copy or a new array.")
+# The helpers below translate the hints and advice they are given (marked N_ by their callers).
 
 
 # ---------------------------------------------------------------------------------------------
@@ -63,13 +67,14 @@ def _call(entity, fn, *args, hints=None):
     try:
         return fn(*args)
     except NotImplementedError:
-        fail(entity, "not implemented yet (it still raises NotImplementedError).")
+        fail(entity, _("not implemented yet (it still raises NotImplementedError)."))
     except Exception as exc:  # noqa: BLE001  (any error in student code becomes feedback)
         ename = getattr(exc, "ename", None)
         text = str(exc) if ename else f"{type(exc).__name__}: {exc}"
         hint = (hints or {}).get(ename or type(exc).__name__, "")
+        hint = _(hint) if hint else ""  # (_("") would be the catalogue's header)
         hint = f" {hint[0].upper()}{hint[1:]}" if hint else ""
-        fail(entity, f"raised {text.rstrip('.')}.{hint}")
+        fail(entity, _("raised {error}.{hint}").format(error=text.rstrip("."), hint=hint))
 
 
 _MISSING = object()
@@ -86,27 +91,31 @@ def _attribute(obj, name):
 def _expect_shaped(entity, what, got, shape, hint):
     """expect_array, with a hint of where the shape comes from when the shape is wrong."""
     if isinstance(got, np.ndarray) and got.shape != tuple(shape):
-        fail(entity, f"{what} has shape {got.shape} but should have shape {tuple(shape)}: {hint}")
+        fail(entity, _("{what} has shape {got} but should have shape {shape}: {hint}").format(
+            what=what, got=got.shape, shape=tuple(shape), hint=_(hint)))
     return expect_array(entity, what, got, shape)
 
 
 def _unchanged(entity, what, before, after, advice=NEW_ARRAY):
     if not (np.shape(before) == np.shape(after) and np.array_equal(before, after)):
-        fail(entity, f"{what} was modified in place: {advice}")
+        fail(entity, _("{what} was modified in place: {advice}").format(what=what,
+                                                                       advice=_(advice)))
 
 
 def _stored(entity, layer, name, what):
     value = _attribute(layer, name)
     if value is _MISSING:
-        fail(entity, f"backward should store {what} as self.{name}.")
+        fail(entity, _("backward should store {what} as self.{name}.").format(what=what,
+                                                                             name=name))
     return value
 
 
-def _same_again(entity, got, want, advice="work on a copy or a new array."):
+def _same_again(entity, got, want, advice=COPY):
     """A second backward with the same dout must give the same gradient."""
     if not np.allclose(got, want, rtol=1e-6, atol=1e-9):
-        fail(entity, "calling backward a second time with the same dout gave a different "
-             f"result: backward modified an array cached by forward in place; {advice}")
+        fail(entity, _("calling backward a second time with the same dout gave a different "
+                       "result: backward modified an array cached by forward in place; {advice}")
+             .format(advice=_(advice)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -135,7 +144,7 @@ def _jacobian_cases():
     functions = [
         (("x @ A", A), (3, 4), None), (("sin(x) * x", None), (2, 3), None),
         (("softmax(x)", None), (5,), None), (("sum(C * x**2)", C), (3, 4), None),
-        (("a quadratic form", Q), (3, 2), 1e-4), (("outer(x, x)", None), (3,), 1e-3),
+        ((N_("a quadratic form"), Q), (3, 2), 1e-4), (("outer(x, x)", None), (3,), 1e-3),
         (("exp(3x)", None), (1,), 1e-2), (("exp(3x)", None), (2, 2), 1e-2),
         (("x**3", None), (2, 3, 2), None), (("sin(x) * x", None), (4, 3), None),
     ]
@@ -143,8 +152,8 @@ def _jacobian_cases():
              for function, shape, h in functions]
     # the last input arrives as the transpose of a C-ordered array, as x.T would
     kind, function, x, h = cases[-1]
-    cases[-1] = (kind + " (x Fortran-ordered, like an x.T)", function, np.ascontiguousarray(x.T).T,
-                 h)
+    cases[-1] = (_("{function} (x Fortran-ordered, like an x.T)").format(function=_(kind)),
+                 function, np.ascontiguousarray(x.T).T, h)
     return cases
 
 
@@ -155,49 +164,59 @@ def check_numerical_jacobian(numerical_jacobian):
         f_student = standin(numerical_jacobian, "Function", *function)  # where the student's is
         kept = x.copy(order="K")
         step = 1e-5 if h is None else h
-        where = f"for f(x) = {what} with x of shape {x.shape}" + ("" if h is None else f", h={h}")
+        # a description of f is code, except "a quadratic form" (translated when it is shown)
+        if h is None:
+            where = _("for f(x) = {function} with x of shape {shape}").format(
+                function=_(what), shape=x.shape)
+        else:
+            where = _("for f(x) = {function} with x of shape {shape}, h={h}").format(
+                function=_(what), shape=x.shape, h=h)
         jac = _call(name, numerical_jacobian, f_student, x) if h is None else \
             _call(name, numerical_jacobian, f_student, x, h)
         if not np.array_equal(x, kept):
-            fail(name, f"x was not restored {where}: if you change entries of x, put the old "
-                 "value back (save it first: old = x[idx], then x[idx] = old; adding and "
-                 "subtracting h does not always give exactly the old number back), or "
-                 "evaluate f at new arrays x + step and x - step.")
+            fail(name, _("x was not restored {where}: if you change entries of x, put the old "
+                         "value back (save it first: old = x[idx], then x[idx] = old; adding and "
+                         "subtracting h does not always give exactly the old number back), or "
+                         "evaluate f at new arrays x + step and x - step.").format(where=where))
         y_size = np.size(f(kept))
         shape = (y_size, kept.size)
         if isinstance(jac, np.ndarray) and jac.shape != shape:
             if jac.shape == (kept.size, y_size):
-                fail(name, f"the Jacobian {where} has shape {jac.shape}: one row per entry of x. "
-                     "The layout is one row per entry of y = f(x) and one column per entry of x "
-                     f"(J[i, j] = d y_i / d x_j), shape (y.size, x.size) = {shape}.")
+                fail(name, _("the Jacobian {where} has shape {got}: one row per entry of x. The "
+                             "layout is one row per entry of y = f(x) and one column per entry of "
+                             "x (J[i, j] = d y_i / d x_j), shape (y.size, x.size) = {shape}.")
+                     .format(where=where, got=jac.shape, shape=shape))
             if jac.size == y_size * kept.size:
-                fail(name, f"the Jacobian {where} has shape {jac.shape}; it should be the 2-D "
-                     f"array of shape (y.size, x.size) = {shape}: flatten y and x (C order) to "
-                     "number their entries.")
-        jac = expect_array(name, f"the Jacobian {where}", jac, shape)
+                fail(name, _("the Jacobian {where} has shape {got}; it should be the 2-D array of "
+                             "shape (y.size, x.size) = {shape}: flatten y and x (C order) to "
+                             "number their entries.").format(where=where, got=jac.shape,
+                                                             shape=shape))
+        the_jacobian = _("the Jacobian {where}").format(where=where)
+        jac = expect_array(name, the_jacobian, jac, shape)
         want = ref.numerical_jacobian(f, kept, step)
         forward = _forward_jacobian(f, kept, step)
         mistakes = [
-            (forward, ("this is the forward difference (f(x + h) - f(x)) / h; use the central "
+            (forward, _("this is the forward difference (f(x + h) - f(x)) / h; use the central "
              "difference (f(x + h) - f(x - h)) / (2h), which is much more accurate.")),
-            (forward / 2, ("f was evaluated at x + h and at x itself, not at x - h: evaluate "
+            (forward / 2, _("f was evaluated at x + h and at x itself, not at x - h: evaluate "
              "f at x + h and at x - h.")),
-            (2 * want, "divide by 2h, not by h: x + h and x - h are 2h apart."),
-            (want * step * step, "(f_plus - f_minus) / 2 * h multiplies by h: write / (2 * h)."),
+            (2 * want, _("divide by 2h, not by h: x + h and x - h are 2h apart.")),
+            (want * step * step, _("(f_plus - f_minus) / 2 * h multiplies by h: write "
+                                   "/ (2 * h).")),
         ]
         if not np.any(jac) and np.any(want):
-            fail(name, f"every entry of the Jacobian {where} is 0: f never saw the perturbed x. "
-                 "When x is not C-ordered (an x.T, say), x.reshape(-1) and x.ravel() are "
-                 "copies, so changing them leaves x alone: perturb x[idx] with idx from "
-                 "np.ndindex(x.shape), or evaluate f at x + step.")
+            fail(name, _("every entry of the Jacobian {where} is 0: f never saw the perturbed x. "
+                         "When x is not C-ordered (an x.T, say), x.reshape(-1) and x.ravel() are "
+                         "copies, so changing them leaves x alone: perturb x[idx] with idx from "
+                         "np.ndindex(x.shape), or evaluate f at x + step.").format(where=where))
         if shape[0] == shape[1]:
-            mistakes.append((want.T, ("rows and columns are swapped: J[i, j] = d y_i / d x_j, "
+            mistakes.append((want.T, _("rows and columns are swapped: J[i, j] = d y_i / d x_j, "
                              "one row per entry of y = f(x), one column per entry of x.")))
         if h is not None:
-            ignored = "the step h you are given is ignored: use the argument h."
+            ignored = _("the step h you are given is ignored: use the argument h.")
             mistakes += [(ref.numerical_jacobian(f, kept, other), ignored)
                          for other in (1e-4, 1e-5, 1e-6)]
-        expect_close(name, f"the Jacobian {where}", jac, want, mistakes=mistakes,
+        expect_close(name, the_jacobian, jac, want, mistakes=mistakes,
                      rtol=1e-6, atol=1e-8)
 
 
@@ -220,54 +239,61 @@ def check_affine(Affine):
         want_out = reference.forward(x.copy())
         want_dx = reference.backward(dout.copy())
         want_dW, want_db = reference.dW, reference.db
-        where = f"for x of shape {(N, D)} and W of shape {(D, M)}"
+        where = _("for x of shape {x_shape} and W of shape {w_shape}").format(
+            x_shape=(N, D), w_shape=(D, M))
 
         layer = _call(name, Affine, W, b)
         out = _call(f"{name}.forward", layer.forward, x, hints={"ValueError": FORWARD_HINT})
-        out = _expect_shaped(name, f"forward(x) {where}", out, (N, M), FORWARD_HINT)
-        expect_close(name, f"forward(x) {where}", out, want_out,
-                     mistakes=[(kept["x"] @ kept["W"], "the bias is missing: out = x @ W + b.")])
+        out = _expect_shaped(name, qualified("forward(x)", where), out, (N, M), FORWARD_HINT)
+        expect_close(name, qualified("forward(x)", where), out, want_out,
+                     mistakes=[(kept["x"] @ kept["W"], _("the bias is missing: out = x @ W + b."))])
 
         dx = _call(f"{name}.backward", layer.backward, dout, hints=shape_errors)
-        dx = _expect_shaped(name, f"dx {where}", dx, (N, D), BACKWARD_HINT)
-        dW = _stored(name, layer, "dW", "the gradient of W")
-        dW = _expect_shaped(name, f"self.dW {where}", dW, (D, M), BACKWARD_HINT)
-        db = _expect_shaped(name, f"self.db {where}", _stored(name, layer, "db", "the gradient "
-                            "of b"), (M,), BIAS_HINT)
-        transpose = ("a transpose is missing: the shapes only fit here because the matrices "
-                     "happen to be square; " + BACKWARD_HINT)
-        averaged = ("it was averaged over the batch: the 1/N of the loss is already in dout, "
-                    "so the layer sums the contributions of the examples.")
+        dx = _expect_shaped(name, qualified("dx", where), dx, (N, D), BACKWARD_HINT)
+        dW = _stored(name, layer, "dW", _("the gradient of {name}").format(name="W"))
+        dW = _expect_shaped(name, qualified("self.dW", where), dW, (D, M), BACKWARD_HINT)
+        db = _expect_shaped(name, qualified("self.db", where), _stored(name, layer, "db", _(
+            "the gradient of {name}").format(name="b")), (M,), BIAS_HINT)
+        transpose = _("a transpose is missing: the shapes only fit here because the matrices "
+                      "happen to be square; {hint}").format(hint=_(BACKWARD_HINT))
+        averaged = _("it was averaged over the batch: the 1/N of the loss is already in dout, "
+                     "so the layer sums the contributions of the examples.")
         dx_mistakes = [(want_dx / N, averaged)]
         if D == M:
             dx_mistakes.append((dout @ kept["W"], transpose))
-        expect_close(name, f"dx {where}", dx, want_dx, mistakes=dx_mistakes, precise=True)
+        expect_close(name, qualified("dx", where), dx, want_dx, mistakes=dx_mistakes, precise=True)
         dW_mistakes = [(want_dW / N, averaged)]
         if D == M:
             dW_mistakes.append((want_dW.T, transpose))
         if N == D:
             dW_mistakes.append((kept["x"] @ dout, transpose))
-        expect_close(name, f"self.dW {where}", dW, want_dW, mistakes=dW_mistakes, precise=True)
-        expect_close(name, f"self.db {where}", db, want_db, mistakes=[
-            (want_db / N, "db was averaged over the batch instead of summed: " + BIAS_HINT)], precise=True)
+        expect_close(name, qualified("self.dW", where), dW, want_dW, mistakes=dW_mistakes,
+                     precise=True)
+        expect_close(name, qualified("self.db", where), db, want_db, mistakes=[
+            (want_db / N, _("db was averaged over the batch instead of summed: {hint}").format(
+                hint=_(BIAS_HINT)))], precise=True)
         for label in ("x", "W", "b", "dout"):
             now = {"x": x, "W": W, "b": b, "dout": dout}[label]
-            _unchanged(name, f"{label} (given to forward or backward)", kept[label], now)
+            _unchanged(name, _("{name} (given to forward or backward)").format(name=label),
+                       kept[label], now)
 
         # a second backward (same forward) sets the gradients anew
         want_dx2 = reference.backward(dout2.copy())
-        dx2 = _expect_shaped(name, "dx of a second backward", _call(
+        dx2 = _expect_shaped(name, _("dx of a second backward"), _call(
             f"{name}.backward", layer.backward, dout2, hints=shape_errors), (N, D), BACKWARD_HINT)
-        expect_close(name, f"dx of a second backward {where}", dx2, want_dx2)
-        expect_close(name, f"self.dW after a second backward {where}", layer.dW, reference.dW,
-                     mistakes=[(want_dW + reference.dW, ("dW accumulated over two backward "
+        expect_close(name, _("dx of a second backward {where}").format(where=where), dx2,
+                     want_dx2)
+        expect_close(name, _("self.dW after a second backward {where}").format(where=where),
+                     layer.dW, reference.dW,
+                     mistakes=[(want_dW + reference.dW, _("dW accumulated over two backward "
                                 "calls: set self.dW = ..., do not add to the old value."))])
     W, b = rng.standard_normal((3, 2)), rng.standard_normal(2)
     x1, x2, dout = (rng.standard_normal((4, 3)), rng.standard_normal((4, 3)),
                     rng.standard_normal((4, 2)))
     twin = ref.Affine(W, b)
     twin.forward(x1)
-    expect_independent(name, "Affine layers", lambda: Affine(W, b), [(x1,), (x2,)],
+    expect_independent(name, _("{name} layers").format(name=name), lambda: Affine(W, b),
+                       [(x1,), (x2,)],
                        twin.backward(dout), (dout,))
 
 
@@ -286,28 +312,29 @@ def _check_activation(name, Layer, RefLayer, inputs, mistakes_for, seed,
         reference = RefLayer()
         want_out = reference.forward(x.copy())
         want_dx = reference.backward(dout.copy())
-        where = f"for x of shape {shape}"
+        where = _("for x of shape {shape}").format(shape=shape)
 
         layer = _call(name, Layer)
-        out = expect_array(name, f"forward(x) {where}", _call(name, layer.forward, x), shape)
-        _unchanged(name, "the input x of forward", x_kept, x, forward_advice)
+        out = expect_array(name, qualified("forward(x)", where), _call(name, layer.forward, x),
+                           shape)
+        _unchanged(name, _("the input x of forward"), x_kept, x, forward_advice)
         out_kept = out.copy()
-        expect_close(name, f"forward(x) {where}", out, want_out)
+        expect_close(name, qualified("forward(x)", where), out, want_out)
 
-        dx = expect_array(name, f"dx {where}", _call(name, layer.backward, dout), shape)
+        dx = expect_array(name, qualified("dx", where), _call(name, layer.backward, dout), shape)
         _unchanged(name, "dout", dout_kept, dout)
-        _unchanged(name, "the output of forward", out_kept, out,
-                   "backward must not write into the array forward returned (and cached).")
-        expect_close(name, f"dx {where}", dx, want_dx,
+        _unchanged(name, _("the output of forward"), out_kept, out,
+                   N_("backward must not write into the array forward returned (and cached)."))
+        expect_close(name, qualified("dx", where), dx, want_dx,
                      mistakes=mistakes_for(x_kept, dout_kept, want_out), precise=True)
-        again = expect_array(name, "dx of a second backward", _call(name, layer.backward,
+        again = expect_array(name, _("dx of a second backward"), _call(name, layer.backward,
                              dout_kept.copy()), shape)
         _same_again(name, again, want_dx)
     x1, x2, dout = inputs(rng, (3, 4)), inputs(rng, (3, 4)), rng.standard_normal((3, 4))
     twin = RefLayer()
     twin.forward(x1)
-    expect_independent(name, f"{name} layers", Layer, [(x1,), (x2,)], twin.backward(dout),
-                       (dout,))
+    expect_independent(name, _("{name} layers").format(name=name), Layer, [(x1,), (x2,)],
+                       twin.backward(dout), (dout,))
 
 
 def _away_from_zero(rng, shape):
@@ -325,13 +352,13 @@ def _away_from_zero(rng, shape):
 def check_relu(ReLU):
     def mistakes(x, dout, out):
         return [
-            (dout * (dout > 0), ("the mask was taken from dout; the gradient passes where the "
+            (dout * (dout > 0), _("the mask was taken from dout; the gradient passes where the "
              "INPUT x was positive (remember that mask in forward).")),
-            ((x > 0).astype(float), UPSTREAM),
-            (dout, "the gradient passed everywhere: ReLU blocks it where x <= 0."),
-            (dout * (x < 0), "the mask is inverted: the gradient passes where x > 0."),
+            ((x > 0).astype(float), _(UPSTREAM)),
+            (dout, _("the gradient passed everywhere: ReLU blocks it where x <= 0.")),
+            (dout * (x < 0), _("the mask is inverted: the gradient passes where x > 0.")),
         ]
-    _check_activation("ReLU", ReLU, ref.ReLU, _away_from_zero, mistakes, 2, forward_advice=(
+    _check_activation("ReLU", ReLU, ref.ReLU, _away_from_zero, mistakes, 2, forward_advice=N_(
         "x[x < 0] = 0 changes the caller's array; build a new one, e.g. with np.maximum(x, 0) "
         "or np.where."))
 
@@ -340,12 +367,13 @@ def check_sigmoid(Sigmoid):
     def mistakes(x, dout, s):
         twice = ref.sigmoid(s)
         return [
-            (dout * x * (1 - x), ("the derivative was taken at the input x; it is "
+            (dout * x * (1 - x), _("the derivative was taken at the input x; it is "
              "sigma'(x) = s (1 - s) where s = sigma(x) is the output (cache it in forward).")),
-            (dout * twice * (1 - twice), ("sigma is applied twice: the cached output already is "
+            (dout * twice * (1 - twice), _("sigma is applied twice: the cached output already is "
              "sigma(x); use it as it is.")),
-            (s * (1 - s), UPSTREAM),
-            (dout * s, "sigma(x) alone is not its derivative: sigma'(x) = sigma(x) (1 - sigma(x))."),
+            (s * (1 - s), _(UPSTREAM)),
+            (dout * s, _("sigma(x) alone is not its derivative: "
+                         "sigma'(x) = sigma(x) (1 - sigma(x)).")),
         ]
     _check_activation("Sigmoid", Sigmoid, ref.Sigmoid,
                       lambda rng, shape: rng.uniform(-4, 4, shape), mistakes, 3)
@@ -354,12 +382,12 @@ def check_sigmoid(Sigmoid):
 def check_tanh(Tanh):
     def mistakes(x, dout, t):
         return [
-            (1 - t**2, UPSTREAM),
-            (dout * (1 - x**2), ("the derivative was taken at the input x; it is "
+            (1 - t**2, _(UPSTREAM)),
+            (dout * (1 - x**2), _("the derivative was taken at the input x; it is "
              "tanh'(x) = 1 - tanh(x)^2, from the output of forward.")),
-            (dout * (1 - np.tanh(t) ** 2), ("tanh is applied twice: the cached output already "
+            (dout * (1 - np.tanh(t) ** 2), _("tanh is applied twice: the cached output already "
              "is tanh(x); use it as it is.")),
-            (dout * (1 - t), "the square is missing: tanh'(x) = 1 - tanh(x)^2."),
+            (dout * (1 - t), _("the square is missing: tanh'(x) = 1 - tanh(x)^2.")),
         ]
     _check_activation("Tanh", Tanh, ref.Tanh, lambda rng, shape: rng.uniform(-2.5, 2.5, shape),
                       mistakes, 4)
@@ -375,10 +403,11 @@ def _loss_value(entity, got, large):
     except TypeError:
         finite = True  # not a number at all: expect_number says so
     if large and not finite:
-        fail(entity, f"forward gives {got} for large scores (around +-1000): np.exp "
-             "overflows to inf (or every exponential underflows to 0). Subtract each row's "
-             "maximum score before exponentiating; the softmax does not change.")
-    return expect_number(entity, "the loss returned by forward", got)
+        fail(entity, _("forward gives {got} for large scores (around +-1000): np.exp overflows "
+                       "to inf (or every exponential underflows to 0). Subtract each row's "
+                       "maximum score before exponentiating; the softmax does not change.")
+             .format(got=got))
+    return expect_number(entity, _("the loss returned by forward"), got)
 
 
 def _softmax_cases():
@@ -402,41 +431,45 @@ def check_softmax_cross_entropy(SoftmaxCrossEntropy):
         want_loss = reference.forward(scores.copy(), y.copy())
         want = reference.backward()
         onehot = np.eye(C)[y]
-        where = f"for scores of shape {(N, C)}" + (" (large scores)" if large else "")
+        if large:
+            where = _("for scores of shape {shape} (large scores)").format(shape=(N, C))
+        else:
+            where = _("for scores of shape {shape}").format(shape=(N, C))
 
         loss_fn = _call(name, SoftmaxCrossEntropy)
         loss = _loss_value(name, _call(name, loss_fn.forward, scores, y), large)
-        _unchanged(name, "the scores given to forward", scores_kept, scores)
-        _unchanged(name, "the labels y given to forward", y_kept, y)
-        expect_close(name, f"the loss {where}", loss, want_loss, mistakes=[
-            (want_loss * N, "the loss is the MEAN over the batch, not the sum: divide by N.")])
+        _unchanged(name, _("the scores given to forward"), scores_kept, scores)
+        _unchanged(name, _("the labels y given to forward"), y_kept, y)
+        expect_close(name, _("the loss {where}").format(where=where), loss, want_loss, mistakes=[
+            (want_loss * N, _("the loss is the MEAN over the batch, not the sum: divide by N."))])
 
-        dscores = expect_array(name, f"dscores = backward() {where}", _call(name, loss_fn.backward),
+        dscores = expect_array(name, qualified("dscores = backward()", where),
+                               _call(name, loss_fn.backward),
                                (N, C))
-        expect_close(name, f"dscores {where}", dscores, want, mistakes=[
-            (-want, ("the sign is flipped: the gradient is softmax(scores) - onehot(y), "
+        expect_close(name, qualified("dscores", where), dscores, want, mistakes=[
+            (-want, _("the sign is flipped: the gradient is softmax(scores) - onehot(y), "
              "not onehot(y) - softmax(scores).")),
-            (want * N, ("the 1/N of the batch mean is missing: the loss is a mean over the N "
+            (want * N, _("the 1/N of the batch mean is missing: the loss is a mean over the N "
              "examples, so its gradient is (softmax - onehot(y)) / N.")),
-            (want / N, "the 1/N is applied twice: divide by N once."),
-            (want + onehot / N, ("the -1 at the true class is missing: the gradient is "
+            (want / N, _("the 1/N is applied twice: divide by N once.")),
+            (want + onehot / N, _("the -1 at the true class is missing: the gradient is "
              "softmax(scores) - onehot(y), over N.")),
         ])
-        again = expect_array(name, "dscores of a second backward()", _call(name, loss_fn.backward),
-                             (N, C))
-        _same_again(name, again, want, "dscores = self.probs does not copy the "
-                    "probabilities, self.probs.copy() does.")
+        again = expect_array(name, _("dscores of a second backward()"),
+                             _call(name, loss_fn.backward), (N, C))
+        _same_again(name, again, want, N_("dscores = self.probs does not copy the "
+                    "probabilities, self.probs.copy() does."))
         scaled = expect_array(name, f"backward({dout_value})", _call(name, loss_fn.backward,
                               dout_value), (N, C))
-        expect_close(name, f"backward(dout) with dout={dout_value} {where}", scaled,
-                     want * dout_value, mistakes=[(want, ("dout was ignored: multiply the "
-                                                   "gradient by the upstream gradient dout."))])
-        _unchanged(name, "the scores", scores_kept, scores)
+        expect_close(name, _("backward(dout) with dout={dout} {where}").format(
+            dout=dout_value, where=where), scaled, want * dout_value, mistakes=[(want, _(
+                "dout was ignored: multiply the gradient by the upstream gradient dout."))])
+        _unchanged(name, _("the scores"), scores_kept, scores)
     rng = np.random.default_rng(_seed(21))
     (s1, y1), (s2, y2) = [(rng.standard_normal((4, 3)), rng.integers(0, 3, 4)) for _ in range(2)]
     twin = ref.SoftmaxCrossEntropy()
     twin.forward(s1, y1)
-    expect_independent(name, "SoftmaxCrossEntropy objects", SoftmaxCrossEntropy,
+    expect_independent(name, _("{name} objects").format(name=name), SoftmaxCrossEntropy,
                        [(s1, y1), (s2, y2)], twin.backward())
 
 
@@ -450,39 +483,40 @@ def check_mse_loss(MSELoss):
         reference = ref.MSELoss()
         want_loss = reference.forward(pred.copy(), target.copy())
         want = reference.backward()
-        where = f"for pred of shape {(N, D)}"
+        where = _("for pred of shape {shape}").format(shape=(N, D))
 
         loss_fn = _call(name, MSELoss)
-        loss = expect_number(name, "the loss returned by forward",
+        loss = expect_number(name, _("the loss returned by forward"),
                              _call(name, loss_fn.forward, pred, target))
         _unchanged(name, "pred", pred_kept, pred)
         _unchanged(name, "target", target_kept, target)
-        expect_close(name, f"the loss {where}", loss, want_loss, mistakes=[
-            (want_loss * N, "the 1/N is missing: the loss is a mean over the N examples."),
-            (want_loss / D, ("it was divided by the number of entries N*D; divide by the batch "
+        expect_close(name, _("the loss {where}").format(where=where), loss, want_loss, mistakes=[
+            (want_loss * N, _("the 1/N is missing: the loss is a mean over the N examples.")),
+            (want_loss / D, _("it was divided by the number of entries N*D; divide by the batch "
              "size N only (the loss sums over the D outputs of an example).")),
-            (2 * want_loss, "the 1/2 is missing: L = 1/2 sum (pred - target)^2 / N."),
-            (want_loss / N, "the 1/N is applied twice."),
+            (2 * want_loss, _("the 1/2 is missing: L = 1/2 sum (pred - target)^2 / N.")),
+            (want_loss / N, _("the 1/N is applied twice.")),
         ])
-        dpred = expect_array(name, f"dpred = backward() {where}", _call(name, loss_fn.backward),
+        dpred = expect_array(name, qualified("dpred = backward()", where),
+                             _call(name, loss_fn.backward),
                              (N, D))
-        expect_close(name, f"dpred {where}", dpred, want, mistakes=[
-            (-want, ("the sign is flipped: the derivative of (pred - target)^2 / 2 with respect "
-             "to pred is pred - target.")),
-            (want * N, ("the 1/N is missing in backward: forward divides by N, so does its "
+        expect_close(name, qualified("dpred", where), dpred, want, mistakes=[
+            (-want, _("the sign is flipped: the derivative of (pred - target)^2 / 2 with "
+             "respect to pred is pred - target.")),
+            (want * N, _("the 1/N is missing in backward: forward divides by N, so does its "
              "gradient.")),
-            (want / N, "the 1/N is applied twice: divide by N once."),
-            (want / D, "it was divided by N*D; divide by the batch size N only."),
-            (2 * want, "the 1/2 of the loss cancels the 2 of the square's derivative."),
+            (want / N, _("the 1/N is applied twice: divide by N once.")),
+            (want / D, _("it was divided by N*D; divide by the batch size N only.")),
+            (2 * want, _("the 1/2 of the loss cancels the 2 of the square's derivative.")),
         ])
-        again = expect_array(name, "dpred of a second backward()", _call(name, loss_fn.backward),
-                             (N, D))
+        again = expect_array(name, _("dpred of a second backward()"),
+                             _call(name, loss_fn.backward), (N, D))
         _same_again(name, again, want)
         scaled = expect_array(name, f"backward({dout_value})",
                               _call(name, loss_fn.backward, dout_value), (N, D))
-        expect_close(name, f"backward(dout) with dout={dout_value} {where}", scaled,
-                     want * dout_value, mistakes=[(want, ("dout was ignored: multiply the "
-                                                   "gradient by the upstream gradient dout."))])
+        expect_close(name, _("backward(dout) with dout={dout} {where}").format(
+            dout=dout_value, where=where), scaled, want * dout_value, mistakes=[(want, _(
+                "dout was ignored: multiply the gradient by the upstream gradient dout."))])
         _unchanged(name, "pred", pred_kept, pred)
         _unchanged(name, "target", target_kept, target)
     rng = np.random.default_rng(_seed(31))
@@ -490,15 +524,16 @@ def check_mse_loss(MSELoss):
                           for _ in range(2)]
     twin = ref.MSELoss()
     twin.forward(p1, t1)
-    expect_independent(name, "MSELoss objects", MSELoss, [(p1, t1), (p2, t2)], twin.backward())
+    expect_independent(name, _("{name} objects").format(name=name), MSELoss,
+                       [(p1, t1), (p2, t2)], twin.backward())
 
 
 # ---------------------------------------------------------------------------------------------
 # Sequential and sgd_step
 
 
-PASS_ON = ("each layer's backward returns the gradient for the layer before it; pass it on: "
-           "dout = layer.backward(dout), and return the last one.")
+PASS_ON = N_("each layer's backward returns the gradient for the layer before it; pass it on: "
+             "dout = layer.backward(dout), and return the last one.")
 
 
 def _check_sequential_order(Sequential, rng, scales, shape):
@@ -511,33 +546,35 @@ def _check_sequential_order(Sequential, rng, scales, shape):
     layers = _attribute(model, "layers")
     if not isinstance(layers, (list, tuple)) or len(layers) != len(probes) or any(
             a is not b for a, b in zip(layers, probes)):
-        fail(name, "Sequential(*layers).layers should be the list of the layers it was given, "
-             "in order.")
+        fail(name, _("Sequential(*layers).layers should be the list of the layers it was "
+                     "given, in order."))
     x, dout = rng.standard_normal(shape), rng.standard_normal(shape)
     out = expect_array(name, "forward(x)", _call(name, model.forward, x), x.shape)
     order = list(range(len(probes)))
     if log.entries != [["forward", k] for k in order]:
-        fail(name, "forward should call the forward of every layer once, in order, each on the "
-             "output of the layer before it.")
-    chain = ("forward must feed each layer the output of the previous one: "
-             "x = layer.forward(x), and return the last output.")
+        fail(name, _("forward should call the forward of every layer once, in order, each on "
+                     "the output of the layer before it."))
+    chain = _("forward must feed each layer the output of the previous one: "
+              "x = layer.forward(x), and return the last output.")
     expect_close(name, "forward(x)", out, x * np.prod(scales),
                  mistakes=[(x * scales[-1], chain), (x, chain)])
     log.entries = []
     dx = expect_array(name, "backward(dout)", _call(name, model.backward, dout), dout.shape)
     if len(probes) > 1 and log.entries == [["backward", k] for k in order]:
-        fail(name, "backward went through the layers from first to last; it must go in reverse "
-             "order, from the last layer to the first (reversed(self.layers)).")
+        fail(name, _("backward went through the layers from first to last; it must go in "
+                     "reverse order, from the last layer to the first (reversed(self.layers))."))
     if log.entries != [["backward", k] for k in reversed(order)]:
-        fail(name, "backward should call the backward of every layer once, in reverse order.")
+        fail(name, _("backward should call the backward of every layer once, in reverse "
+                     "order."))
     expected = dout
     for k in reversed(order):
         received = probes[k].dout
         if not isinstance(received, np.ndarray) or not np.allclose(received, expected):
-            fail(name, f"layer {k} received the wrong upstream gradient: {PASS_ON}")
+            fail(name, _("layer {k} received the wrong upstream gradient: {advice}").format(
+                k=k, advice=_(PASS_ON)))
         expected = scales[k] * expected
-    expect_close(name, "the gradient returned by backward", dx, expected,
-                 mistakes=[(dout * scales[0], PASS_ON), (dout, PASS_ON)])
+    expect_close(name, _("the gradient returned by backward"), dx, expected,
+                 mistakes=[(dout * scales[0], _(PASS_ON)), (dout, _(PASS_ON))])
 
 
 def check_sequential(Sequential):
@@ -554,9 +591,10 @@ def check_sgd_step(sgd_step, Sequential, Affine, ReLU, Sigmoid):
         _check_sgd_step(sgd_step, Sequential, Affine, ReLU, Sigmoid)
     except Mistake as mistake:
         blame_failing_dependencies("sgd_step", mistake, [
-            ("Sequential (its constructor)", lambda: _check_sequential_keeps_its_layers(
-                Sequential, Affine)),
-            ("Affine (its constructor)", lambda: _check_affine_keeps_its_arrays(Affine))])
+            (_("{name} (its constructor)").format(name="Sequential"),
+             lambda: _check_sequential_keeps_its_layers(Sequential, Affine)),
+            (_("{name} (its constructor)").format(name="Affine"),
+             lambda: _check_affine_keeps_its_arrays(Affine))])
 
 
 def _check_sequential_keeps_its_layers(Sequential, Affine):
@@ -565,8 +603,8 @@ def _check_sequential_keeps_its_layers(Sequential, Affine):
     kept = _attribute(_call("Sequential", Sequential, *layers), "layers")
     if not isinstance(kept, (list, tuple)) or len(kept) != 2 or any(
             a is not b for a, b in zip(kept, layers)):
-        fail("Sequential", "Sequential(*layers) should keep the layers, in order, as "
-             "self.layers.")
+        fail("Sequential", _("Sequential(*layers) should keep the layers, in order, as "
+                             "self.layers."))
 
 
 def _check_affine_keeps_its_arrays(Affine):
@@ -576,7 +614,8 @@ def _check_affine_keeps_its_arrays(Affine):
     for label, given in (("W", W), ("b", b)):
         kept = _attribute(layer, label)
         if not isinstance(kept, np.ndarray) or not np.array_equal(kept, given):
-            fail("Affine", f"Affine(W, b) should keep {label} as self.{label}.")
+            fail("Affine", _("Affine(W, b) should keep {name} as self.{name}.").format(
+                name=label))
 
 
 def _check_sgd_step(sgd_step, Sequential, Affine, ReLU, Sigmoid):
@@ -606,29 +645,33 @@ def _check_sgd_step(sgd_step, Sequential, Affine, ReLU, Sigmoid):
         _call(name, sgd_step, model, lr, hints={"AttributeError": NO_PARAMETERS_HINT})
         for k, (layer, old) in enumerate(zip(affines, before)):
             for p in ("W", "b"):
-                what = f"the {p} of the {'first' if k == 0 else 'second'} Affine layer after a " \
-                       f"step with lr={lr}"
+                if k == 0:
+                    what = _("the {p} of the first Affine layer after a step with lr={lr}")
+                else:
+                    what = _("the {p} of the second Affine layer after a step with lr={lr}")
+                what = what.format(p=p, lr=lr)
                 new = expect_array(name, what, _attribute(layer, p), old[p].shape)
                 grad = old["d" + p]
                 expect_close(name, what, new, old[p] - lr * grad, mistakes=[
-                    (old[p] + lr * grad, ("the step was added: gradient descent subtracts "
+                    (old[p] + lr * grad, _("the step was added: gradient descent subtracts "
                      "lr * gradient.")),
-                    (old[p], (f"it did not change: update the layer's own array "
-                     f"(layer.{p} -= lr * layer.d{p}); assigning to a local name does not "
-                     "change the layer.")),
-                    (old[p] - grad, ("the learning rate lr was not used: the step is "
+                    (old[p], _("it did not change: update the layer's own array "
+                     "(layer.{p} -= lr * layer.d{p}); assigning to a local name does not "
+                     "change the layer.").format(p=p)),
+                    (old[p] - grad, _("the learning rate lr was not used: the step is "
                      "lr * gradient.")),
-                    (old[p] - 2 * lr * grad, "the step was applied twice."),
+                    (old[p] - 2 * lr * grad, _("the step was applied twice.")),
                 ])
                 _unchanged(name, f"d{p}", grad, _attribute(layer, "d" + p),
-                           "sgd_step changes the parameters, not their gradients.")
+                           N_("sgd_step changes the parameters, not their gradients."))
         for layer, before in zip(affines, arrays_before):
             for p, array_id in zip(("W", "b"), before):
                 if standin(sgd_step, "attribute_id", layer, p) != array_id:
-                    fail(name, f"the step made a new array for layer.{p} (layer.{p} = layer.{p} "
-                         f"- lr * layer.d{p}); update the layer's own array in place "
-                         f"(layer.{p} -= lr * layer.d{p}), as the exercise asks: whatever else "
-                         "holds that array (an optimizer, a copy of the model) sees the step.")
+                    fail(name, _("the step made a new array for layer.{p} (layer.{p} = "
+                                 "layer.{p} - lr * layer.d{p}); update the layer's own array in "
+                                 "place (layer.{p} -= lr * layer.d{p}), as the exercise asks: "
+                                 "whatever else holds that array (an optimizer, a copy of the "
+                                 "model) sees the step.").format(p=p))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -658,7 +701,7 @@ def check_seed_network(Sequential, Affine, Sigmoid, MSELoss):
     try:
         _check_seed_network(Sequential, Affine, Sigmoid, MSELoss)
     except Mistake as mistake:
-        blame_failing_dependencies("the worked 2-2-2 network", mistake, [
+        blame_failing_dependencies(_("the worked 2-2-2 network"), mistake, [
             ("Affine", lambda: check_affine(Affine)), ("Sigmoid", lambda: check_sigmoid(Sigmoid)),
             ("MSELoss", lambda: check_mse_loss(MSELoss)),
             ("Sequential", lambda: check_sequential(Sequential))])
@@ -668,24 +711,25 @@ def _check_seed_network(Sequential, Affine, Sigmoid, MSELoss):
     """The worked 2-2-2 sigmoid network with the student's layers: every entry of every
     intermediate array against the reference (which reproduces the worked example's numbers,
     tests/test_reference.py), so a transposed dW or a missing 1/2 shows wherever it is."""
-    name = "the worked 2-2-2 network"
+    name = _("the worked 2-2-2 network")
 
     def run(what, fn, *args, shape=(1, 2)):
-        got = _call(f"{name}, in {what}", fn, *args)
-        return got if shape is None else expect_array(name, f"the result of {what}", got, shape)
+        got = _call(_("{entity}, in {what}").format(entity=name, what=what), fn, *args)
+        return got if shape is None else expect_array(
+            name, _("the result of {what}").format(what=what), got, shape)
 
     i, o, W1, b1, W2, b2 = seed_network_arrays()
     hidden_affine = run("Affine(W1, b1)", Affine, W1, b1, shape=None)
     output_affine = run("Affine(W2, b2)", Affine, W2, b2, shape=None)
-    hidden_sigmoid, output_sigmoid = (run("Sigmoid()", Sigmoid, shape=None) for _ in range(2))
+    hidden_sigmoid, output_sigmoid = (run("Sigmoid()", Sigmoid, shape=None) for _k in range(2))
     mse = run("MSELoss()", MSELoss, shape=None)
 
     got = {"h_in": run("Affine.forward", hidden_affine.forward, i)}
     got["h_out"] = run("Sigmoid.forward", hidden_sigmoid.forward, got["h_in"])
     got["o_in"] = run("Affine.forward", output_affine.forward, got["h_out"])
     got["o_out"] = run("Sigmoid.forward", output_sigmoid.forward, got["o_in"])
-    got["loss"] = expect_number(name, "the loss", run("MSELoss.forward", mse.forward,
-                                                      got["o_out"], o, shape=None))
+    got["loss"] = expect_number(name, _("the loss"), run("MSELoss.forward", mse.forward,
+                                                         got["o_out"], o, shape=None))
     got["o_err"] = run("Sigmoid.backward", output_sigmoid.backward,
                        run("MSELoss.backward", mse.backward))
     got["o_dx"] = run("Affine.backward", output_affine.backward, got["o_err"])
@@ -695,34 +739,39 @@ def _check_seed_network(Sequential, Affine, Sigmoid, MSELoss):
                                          ("d_b5", output_affine, "db", (2,)),
                                          ("d_w1", hidden_affine, "dW", (2, 2)),
                                          ("d_b1", hidden_affine, "db", (2,))):
-        got[key] = expect_array(name, f"self.{attribute} of a layer", _stored(
-            "Affine", layer, attribute, f"the gradient of {attribute[1]}"), shape)
+        got[key] = expect_array(name, _("self.{attribute} of a layer").format(
+            attribute=attribute), _stored("Affine", layer, attribute, _(
+                "the gradient of {name}").format(name=attribute[1])), shape)
     want = _reference_seed_network()
     sources = {
-        "h_in": "the hidden Affine layer's forward", "h_out": "the hidden Sigmoid's forward",
-        "o_in": "the output Affine layer's forward", "o_out": "the output Sigmoid's forward",
-        "loss": "MSELoss.forward", "o_err": "MSELoss.backward and the output Sigmoid's backward",
-        "o_dx": "the output Affine layer's dx", "h_err": "the hidden Sigmoid's backward",
-        "i_dx": "the hidden Affine layer's dx", "d_w5": "the output Affine layer's dW",
-        "d_b5": "the output Affine layer's db", "d_w1": "the hidden Affine layer's dW",
-        "d_b1": "the hidden Affine layer's db",
+        "h_in": _("the hidden Affine layer's forward"), "h_out": _("the hidden Sigmoid's forward"),
+        "o_in": _("the output Affine layer's forward"), "o_out": _("the output Sigmoid's forward"),
+        "loss": "MSELoss.forward",
+        "o_err": _("MSELoss.backward and the output Sigmoid's backward"),
+        "o_dx": _("the output Affine layer's dx"), "h_err": _("the hidden Sigmoid's backward"),
+        "i_dx": _("the hidden Affine layer's dx"), "d_w5": _("the output Affine layer's dW"),
+        "d_b5": _("the output Affine layer's db"), "d_w1": _("the hidden Affine layer's dW"),
+        "d_b1": _("the hidden Affine layer's db"),
     }
     for key, source in sources.items():  # in the order the values are computed
         if not np.allclose(got[key], want[key], rtol=1e-10, atol=1e-15):
-            fail(name, f"{key} differs from the worked example's value; it comes from {source} "
-                 "(and what feeds it): the test cell of that entity above says what is wrong.")
+            fail(name, _("{key} differs from the worked example's value; it comes from {source} "
+                         "(and what feeds it): the test cell of that entity above says what is "
+                         "wrong.").format(key=key, source=source))
 
     net = run("Sequential(...)", Sequential, hidden_affine, hidden_sigmoid, output_affine,
               output_sigmoid, shape=None)
     if not np.allclose(run("Sequential.forward", net.forward, i), want["o_out"], rtol=1e-10,
                        atol=0.0):
-        fail(name, "Sequential.forward gives a different output than the layers one by one.")
+        fail(name, _("Sequential.forward gives a different output than the layers one by "
+                     "one."))
     run("MSELoss.forward", mse.forward, got["o_out"], o, shape=None)
     run("Sequential.backward", net.backward, run("MSELoss.backward", mse.backward), shape=None)
-    d_w1 = expect_array(name, "the hidden layer's dW", _stored("Affine", hidden_affine, "dW",
-                        "the gradient of W"), (2, 2))
+    d_w1 = expect_array(name, _("the hidden layer's dW"), _stored(
+        "Affine", hidden_affine, "dW", _("the gradient of {name}").format(name="W")), (2, 2))
     if not np.allclose(d_w1, want["d_w1"], rtol=1e-10, atol=1e-15):
-        fail(name, "Sequential.backward gives a different hidden dW than the layers one by one.")
+        fail(name, _("Sequential.backward gives a different hidden dW than the layers one by "
+                     "one."))
 
 
 # 200 full-batch steps, as the notebook's visible test says: the reference reached 97.7-98.5%
@@ -736,19 +785,23 @@ def check_training(Sequential, Affine, ReLU, SoftmaxCrossEntropy, sgd_step):
     try:
         _check_training(Sequential, Affine, ReLU, SoftmaxCrossEntropy, sgd_step)
     except Mistake as mistake:
-        blame_failing_dependencies("training", mistake, [
+        blame_failing_dependencies(_("training"), mistake, [
             ("Affine", lambda: check_affine(Affine)), ("ReLU", lambda: check_relu(ReLU)),
             ("SoftmaxCrossEntropy", lambda: check_softmax_cross_entropy(SoftmaxCrossEntropy)),
             ("Sequential", lambda: check_sequential(Sequential)),
             ("sgd_step", lambda: check_sgd_step(sgd_step, Sequential, Affine, ReLU, ReLU))])
 
 
+def _raise(exc):
+    raise exc
+
+
 def _check_training(Sequential, Affine, ReLU, SoftmaxCrossEntropy, sgd_step):
     """Train the student's network on a secret draw of the spirals (the notebook's recipe)."""
-    name = "training"
+    name = _("training")
 
     def run(what, fn, *args):
-        return _call(f"while training, {what}", fn, *args)
+        return _call(_("while training, {what}").format(what=what), fn, *args)
 
     X, y = make_spirals(n_per_class=100, n_classes=3, seed=_seed(0) % 1000)
     rng = np.random.default_rng(_seed(60))
@@ -758,32 +811,40 @@ def _check_training(Sequential, Affine, ReLU, SoftmaxCrossEntropy, sgd_step):
                 run("Affine(W1, b1)", Affine, W1, np.zeros(HIDDEN_UNITS)),
                 run("ReLU()", ReLU), run("Affine(W2, b2)", Affine, W2, np.zeros(3)))
     loss_fn = run("SoftmaxCrossEntropy()", SoftmaxCrossEntropy)
+    # the loop runs where the student's code is (standins.TrainingRun: a few requests instead
+    # of ten per step); every loss it reports is checked here, as the steps went
+    trainer = standin(Sequential, "TrainingRun", model, loss_fn, sgd_step, X, y, LEARNING_RATE)
     losses = []
-    for step in range(TRAINING_STEPS):
-        scores = run("Sequential.forward", model.forward, X)
-        loss = run("SoftmaxCrossEntropy.forward", loss_fn.forward, scores, y)
-        is_number = isinstance(loss, numbers.Real) or (isinstance(loss, np.ndarray)
-                                                       and loss.shape == ())
-        if is_number and not np.isfinite(loss):
-            fail(name, f"the loss became {loss} at step {step}: check that sgd_step subtracts "
-                 "the gradient and that SoftmaxCrossEntropy is stable for large scores.")
-        losses.append(expect_number(name, "the loss", loss))
-        run("Sequential.backward", model.backward,
-            run("SoftmaxCrossEntropy.backward", loss_fn.backward))
-        run("sgd_step", sgd_step, model, LEARNING_RATE)
-    predicted = expect_array(name, "the scores of Sequential.forward",
+    while len(losses) < TRAINING_STEPS:
+        try:
+            batch = trainer.steps(TRAINING_STEPS - len(losses))
+        except Exception as exc:  # noqa: BLE001  (said as a call to the part that raised)
+            run(str(trainer.where), _raise, exc)
+        for loss in batch:
+            step = len(losses)
+            is_number = isinstance(loss, numbers.Real) or (isinstance(loss, np.ndarray)
+                                                           and loss.shape == ())
+            if is_number and not np.isfinite(loss):
+                fail(name, _("the loss became {loss} at step {step}: check that sgd_step "
+                             "subtracts the gradient and that SoftmaxCrossEntropy is stable for "
+                             "large scores.").format(loss=loss, step=step))
+            losses.append(expect_number(name, _("the loss"), loss))
+    predicted = expect_array(name, _("the scores of Sequential.forward"),
                              run("Sequential.forward", model.forward, X), (len(y), 3))
     accuracy = float(np.mean(predicted.argmax(axis=1) == y))
     if accuracy >= ACCURACY_NEEDED:
         return
     if losses[-1] >= losses[0]:
-        fail(name, f"the training loss did not go down (from {losses[0]:.3f} to "
-             f"{losses[-1]:.3f}): gradient descent subtracts lr * gradient, and every gradient "
-             "must have the right sign. The test cells of sgd_step and the layers say which "
-             "part is wrong.")
-    fail(name, f"the network reached only {accuracy:.0%} training accuracy (at least 90% is "
-         f"needed); the loss went from {losses[0]:.3f} to {losses[-1]:.3f} in "
-         f"{TRAINING_STEPS} steps. Fix the layers whose test cells fail above.")
+        fail(name, _("the training loss did not go down (from {first:.3f} to {last:.3f}): "
+                     "gradient descent subtracts lr * gradient, and every gradient must have the "
+                     "right sign. The test cells of sgd_step and the layers say which part is "
+                     "wrong.").format(first=losses[0], last=losses[-1]))
+    # the 90% is a placeholder too: a literal "%" would read as a %-format to gettext's tools
+    fail(name, _("the network reached only {accuracy:.0%} training accuracy (at least "
+                 "{needed:.0%} is needed); the loss went from {first:.3f} to {last:.3f} in "
+                 "{steps} steps. Fix the layers whose test cells fail above.").format(
+                     accuracy=accuracy, needed=ACCURACY_NEEDED, first=losses[0],
+                     last=losses[-1], steps=TRAINING_STEPS))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import numpy as np
 
 from grader import reference as ref
 from grader.course_secret import secret_seed
+from grader.i18n import N_, _
 
 from .common import (
     Mistake,
@@ -40,81 +41,77 @@ def _seed(offset):
     return secret_seed(__name__, offset)
 
 # ---------------------------------------------------------------------------------------------
-# Feedback sentences (they name the mistake; they never show reference values)
+# Feedback sentences (they name the mistake; they never show reference values), translated
+# where they are used: the language is only known when a check runs
 
-UPSTREAM = ("it ignores the upstream gradient: multiply the local derivative by out.grad "
-            "(chain rule).")
-OVERWRITE = ("a node used several times must accumulate its gradient: use += in _backward, "
-             "never =, since each use adds its own contribution (for x * x, self and other "
-             "are the same node).")
-MUL_SWAP = "the local derivative of x * y with respect to x is y (and with respect to y is x)."
-SUB_SIGN = ("in x - y the local derivative with respect to y is -1: check the sign in "
-            "__sub__'s backward (other.grad gets -out.grad).")
-DIV_SQUARE = "d(x / y)/dy is -x / y**2 (the square is missing)."
-NEG = "the local derivative of -x is -1."
-RSUB = ("2 - x came out as x - 2: Python calls x.__rsub__(2) for 2 - x, so __rsub__(self, other) "
-        "must compute other - self.")
-RTRUEDIV = ("3 / x came out as x / 3: Python calls x.__rtruediv__(3) for 3 / x, so "
-            "__rtruediv__(self, other) must compute other / self.")
-POW_RULE = "the power rule is d(x**k)/dx = k * x**(k - 1), not k * x**k."
-POW_FACTOR = "the power rule is d(x**k)/dx = k * x**(k - 1): the factor k is missing."
-EXP = "the local derivative of e**x is e**x itself (out.data), not 1."
-LOG_OUT = ("d log(x)/dx is 1/x with x the input (self.data); dividing by the output log(x) is "
-           "wrong.")
-SIGMOID_AT_INPUT = ("sigma'(x) = s (1 - s) with s = sigma(x) the output; x (1 - x) uses the "
-                    "input instead.")
-SIGMOID_TWICE = ("sigma is applied twice: s = out.data already is sigma(x), so the local "
-                 "derivative is s * (1 - s).")
-SIGMOID_ALONE = "sigma(x) alone is not its derivative: sigma'(x) = sigma(x) (1 - sigma(x))."
-RELU_NEGATIVE = "ReLU passes no gradient where its input is negative (local derivative 0)."
-RELU_POSITIVE = "ReLU passes the whole gradient where its input is positive (local derivative 1)."
-TANH_AT_INPUT = ("tanh'(x) is 1 - tanh(x)^2: square the output t = tanh(x), not the input x "
-                 "(1 - x^2 is wrong).")
-NOT_REVERSED = ("the _backward functions ran in topological order instead of reversed "
-                "topological order: walk reversed(topological_order(self)), so that the root's "
-                "_backward runs first.")
-NO_SEED = ("every gradient is 0: after resetting, set self.grad = 1.0 (d self/d self = 1) before "
-           "calling the _backward functions.")
-SOME_RESET = ("a second backward() added to the gradients of some nodes: at the start of "
-              "backward(), set the grad of every node of topological_order(self) to 0, not only "
-              "the leaves or only the inner nodes.")
-NO_RESET = ("a second backward() added to the gradients of the first: set every node's grad to 0 "
-            "at the start of backward(), before self.grad = 1.0.")
+UPSTREAM = N_("it ignores the upstream gradient: multiply the local derivative by out.grad "
+              "(chain rule).")
+OVERWRITE = N_("a node used several times must accumulate its gradient: use += in _backward, "
+               "never =, since each use adds its own contribution (for x * x, self and other "
+               "are the same node).")
+MUL_SWAP = N_("the local derivative of x * y with respect to x is y (and with respect to y is x).")
+SUB_SIGN = N_("in x - y the local derivative with respect to y is -1: check the sign in "
+              "__sub__'s backward (other.grad gets -out.grad).")
+DIV_SQUARE = N_("d(x / y)/dy is -x / y**2 (the square is missing).")
+NEG = N_("the local derivative of -x is -1.")
+RSUB = N_("2 - x came out as x - 2: Python calls x.__rsub__(2) for 2 - x, so __rsub__(self, other) "
+          "must compute other - self.")
+RTRUEDIV = N_("3 / x came out as x / 3: Python calls x.__rtruediv__(3) for 3 / x, so "
+              "__rtruediv__(self, other) must compute other / self.")
+POW_RULE = N_("the power rule is d(x**k)/dx = k * x**(k - 1), not k * x**k.")
+POW_FACTOR = N_("the power rule is d(x**k)/dx = k * x**(k - 1): the factor k is missing.")
+EXP = N_("the local derivative of e**x is e**x itself (out.data), not 1.")
+LOG_OUT = N_("d log(x)/dx is 1/x with x the input (self.data); dividing by the output log(x) is "
+             "wrong.")
+SIGMOID_AT_INPUT = N_("sigma'(x) = s (1 - s) with s = sigma(x) the output; x (1 - x) uses the "
+                      "input instead.")
+SIGMOID_TWICE = N_("sigma is applied twice: s = out.data already is sigma(x), so the local "
+                   "derivative is s * (1 - s).")
+SIGMOID_ALONE = N_("sigma(x) alone is not its derivative: sigma'(x) = sigma(x) (1 - sigma(x)).")
+RELU_NEGATIVE = N_("ReLU passes no gradient where its input is negative (local derivative 0).")
+RELU_POSITIVE = N_("ReLU passes the whole gradient where its input is positive (local "
+                     "derivative 1).")
+TANH_AT_INPUT = N_("tanh'(x) is 1 - tanh(x)^2: square the output t = tanh(x), not the input x "
+                   "(1 - x^2 is wrong).")
+NOT_REVERSED = N_("the _backward functions ran in topological order instead of reversed "
+                  "topological order: walk reversed(topological_order(self)), so that the root's "
+                  "_backward runs first.")
+NO_SEED = N_("every gradient is 0: after resetting, set self.grad = 1.0 (d self/d self = 1) before "
+             "calling the _backward functions.")
+SOME_RESET = N_("a second backward() added to the gradients of some nodes: at the start of "
+                "backward(), set the grad of every node of topological_order(self) to 0, not only "
+                "the leaves or only the inner nodes.")
+NO_RESET = N_("a second backward() added to the gradients of the first: set every node's grad to 0 "
+              "at the start of backward(), before self.grad = 1.0.")
 
 # ---------------------------------------------------------------------------------------------
 # Walking a student's graph
 
 
 def _nodes(entity, root, what):
-    """Every node reachable from root through _prev (explicit stack), each checked to be a node."""
-    seen, stack = {id(root): root}, [root]
-    while stack:
-        node = stack.pop()
-        missing = [a for a in ("data", "grad", "_prev", "_backward") if not hasattr(node, a)]
-        if missing and not hasattr(node, "data"):
-            fail(entity, f"the graph of {what} holds a {type_name(node)} where a Value should "
-                 "be: _prev must contain Value nodes only (turn numbers into Value(...) first).")
-        if missing:
-            fail(entity, f"a node in the graph of {what} has no .{missing[0]}; every Value needs "
-                 "data, grad, _prev and _backward (set in __init__).")
-        try:
-            inputs = list(node._prev)
-        except TypeError:
-            fail(entity, f"_prev of a node in {what} is not a collection of nodes; it should be "
-                 "the set of the inputs.")
-        for child in inputs:
-            if id(child) not in seen:
-                seen[id(child)] = child
-                stack.append(child)
-    return list(seen.values())
+    """Every node reachable from root through _prev, each checked to be a node. The walk runs
+    where the nodes are (standins.graph_walk, one request); what it found wrong is said here."""
+    found = standin(root, "graph_walk", root)
+    if found[0] == "not a node":
+        fail(entity, _("the graph of {what} holds a {type} where a Value should be: _prev must "
+                       "contain Value nodes only (turn numbers into Value(...) first).").format(
+                           what=what, type=found[1]))
+    if found[0] == "missing":
+        fail(entity, _("a node in the graph of {what} has no .{attribute}; every Value needs "
+                       "data, grad, _prev and _backward (set in __init__).").format(
+                           what=what, attribute=found[1]))
+    if found[0] == "_prev":
+        fail(entity, _("_prev of a node in {what} is not a collection of nodes; it should be "
+                       "the set of the inputs.").format(what=what))
+    return list(found[1])
 
 
 def _reference_order(entity, root, what):
     try:
         return ref.topological_order(root)
     except TypeError as exc:  # unhashable nodes
-        fail(entity, f"the nodes of {what} cannot be put in a set ({exc}); do not define __eq__ "
-             "on Value.")
+        fail(entity, _("the nodes of {what} cannot be put in a set ({error}); do not define "
+                       "__eq__ on Value.").format(what=what, error=exc))
 
 
 def _push_gradients(entity, root, dout, what):
@@ -127,7 +124,8 @@ def _push_gradients(entity, root, dout, what):
         try:
             node._backward()
         except Exception as exc:  # noqa: BLE001  (student code)
-            fail(entity, f"the _backward of a node in {what} raised {describe_error(exc)}")
+            fail(entity, _("the _backward of a node in {what} raised {error}").format(
+                what=what, error=describe_error(exc)))
 
 
 def _run(entity, what, method, fn, *args):
@@ -135,20 +133,22 @@ def _run(entity, what, method, fn, *args):
     try:
         return fn(*args)
     except NotImplementedError:
-        fail(entity, f"{what} is not implemented yet ({method} still raises NotImplementedError).")
+        fail(entity, _("{what} is not implemented yet ({method} still raises "
+                       "NotImplementedError).").format(what=what, method=_(method)))
     except Exception as exc:  # noqa: BLE001  (student code)
         hint = ""
         if isinstance(exc, AttributeError) and "has no attribute 'data'" in str(exc):
-            hint = (" A number must become a Value before you read .data: "
-                    "other = other if isinstance(other, Value) else Value(other).")
-        fail(entity, f"computing {what} raised {describe_error(exc)} (look at {method})."
-             + hint)
+            hint = " " + _("A number must become a Value before you read .data: "
+                           "other = other if isinstance(other, Value) else Value(other).")
+        fail(entity, _("computing {what} raised {error} (look at {method}).{hint}").format(
+            what=what, error=describe_error(exc), method=_(method), hint=hint))
 
 
 # ---------------------------------------------------------------------------------------------
 # check_value
 
-# what: the expression; method: the method it exercises; build(*leaves) -> root;
+# what: the expression; method: the method it exercises (both marked N_ when they are words, and
+# translated when shown); build(*leaves) -> root;
 # values: the leaves' data; grad_mistakes(values, dout) -> one [(wrong grad, sentence)] per leaf;
 # data_mistakes(values) -> [(wrong data, sentence)].
 _Case = namedtuple("_Case", "what method build values grad_mistakes data_mistakes")
@@ -177,7 +177,7 @@ def _value_cases(rng):
         _case("x - y", "__sub__", lambda x, y: x - y, anywhere(2),
               lambda v, d: [[], [(d, SUB_SIGN)]]),
         _case("x / y", "__truediv__", lambda x, y: x / y, away_from_zero(2),
-              lambda v, d: [[(v[1] * d, "d(x / y)/dx is 1 / y.")],
+              lambda v, d: [[(v[1] * d, N_("d(x / y)/dx is 1 / y."))],
                             [(-v[0] / v[1] * d, DIV_SQUARE)]]),
         _case("x + 1.5", "__add__", lambda x: x + 1.5, anywhere()),
         _case("1.5 + x", "__radd__", lambda x: 1.5 + x, anywhere()),
@@ -191,7 +191,7 @@ def _value_cases(rng):
               lambda v, d: [[(d / 3, RTRUEDIV), (-3 / v[0] * d, DIV_SQUARE)]],
               lambda v: [(v[0] / 3, RTRUEDIV)]),
         _case("-x", "__neg__", lambda x: -x, away_from_zero(), lambda v, d: [[(d, NEG)]],
-              lambda v: [(v[0], "-x came out as x: negate it, for example as x * -1.")]),
+              lambda v: [(v[0], N_("-x came out as x: negate it, for example as x * -1."))]),
     ]
     for k, values in ((3, away_from_zero()), (2, away_from_zero()), (-2, away_from_zero()),
                       (0.5, positive()), (-1.5, positive())):
@@ -204,11 +204,11 @@ def _value_cases(rng):
               lambda v, d: [[(d / np.log(v[0]), LOG_OUT)]]),
         _case("x.sigmoid()", "sigmoid", lambda x: x.sigmoid(), anywhere(scale=4.0),
               _sigmoid_mistakes),
-        _case("x.sigmoid() at a large x", "sigmoid", lambda x: x.sigmoid(), [7.5],
+        _case(N_("x.sigmoid() at a large x"), "sigmoid", lambda x: x.sigmoid(), [7.5],
               _sigmoid_mistakes),
-        _case("x.relu() at x > 0", "relu", lambda x: x.relu(), positive(),
+        _case(N_("x.relu() at x > 0"), "relu", lambda x: x.relu(), positive(),
               lambda v, d: [[(0.0, RELU_POSITIVE)]]),
-        _case("x.relu() at x < 0", "relu", lambda x: x.relu(), -positive(),
+        _case(N_("x.relu() at x < 0"), "relu", lambda x: x.relu(), -positive(),
               lambda v, d: [[(d, RELU_NEGATIVE)]]),
         _case("x.tanh()", "tanh", lambda x: x.tanh(), away_from_zero(),
               lambda v, d: [[((1 - v[0] ** 2) * d, TANH_AT_INPUT)]]),
@@ -221,11 +221,11 @@ def _value_cases(rng):
         _case("y * x + x", "__mul__", lambda x, y: y * x + x, away_from_zero(2),
               lambda v, d: [[(v[1] * d, OVERWRITE), (d, OVERWRITE)], []]),
         # compositions: everything at once
-        _case("(x * y + x.tanh()) / (y ** 2 + 1)", "several operations",
+        _case("(x * y + x.tanh()) / (y ** 2 + 1)", N_("several operations"),
               lambda x, y: (x * y + x.tanh()) / (y**2 + 1), anywhere(2)),
-        _case("(x - y).sigmoid() * x.exp() - 2 * y", "several operations",
+        _case("(x - y).sigmoid() * x.exp() - 2 * y", N_("several operations"),
               lambda x, y: (x - y).sigmoid() * x.exp() - 2 * y, anywhere(2)),
-        _case("(2 - x).relu() + (3 / y).log()", "several operations",
+        _case("(2 - x).relu() + (3 / y).log()", N_("several operations"),
               lambda x, y: (2 - x).relu() + (3 / y).log(), [rng.uniform(-2, 1.5),
                                                              rng.uniform(0.5, 2.5)]),
     ]
@@ -258,7 +258,7 @@ def check_value(Value):
             for case, dout in cases:
                 _check_case(Value, case, dout)
         return check
-    check_parts("Value", [(method, part(cases)) for method, cases in by_method.items()])
+    check_parts("Value", [(_(method), part(cases)) for method, cases in by_method.items()])
 
 
 def _check_leaf(Value):
@@ -267,48 +267,57 @@ def _check_leaf(Value):
     data = expect_number(name, "Value(3).data", getattr(leaf, "data", None))
     expect_close(name, "Value(3).data", data, 3.0)
     if not isinstance(getattr(leaf, "grad", None), numbers.Real) or leaf.grad != 0.0:
-        fail(name, "a new Value should start with grad = 0.0.")
-    _nodes(name, leaf, "a leaf Value(3)")
+        fail(name, _("a new Value should start with grad = 0.0."))
+    _nodes(name, leaf, _("a leaf Value(3)"))
     if len(list(leaf._prev)) != 0:
-        fail(name, "a leaf (made with Value(3)) should have no inputs: _prev empty.")
+        fail(name, _("a leaf (made with Value(3)) should have no inputs: _prev empty."))
     call(name, leaf._backward)  # a leaf's _backward exists and does nothing harmful
 
 
 def _check_case(Value, case, dout):
     name = "Value"
-    what = case.what
+    what = _(case.what)
     leaves = [call(name, Value, v) for v in case.values]
     out = _run(name, what, case.method, case.build, *leaves)
     if not isinstance(out, Value):
-        fail(name, f"{what} returned a {type_name(out)}; every operation must return a new "
-             "Value.")
+        fail(name, _("{what} returned a {type}; every operation must return a new Value.").format(
+            what=what, type=type_name(out)))
     if any(out is leaf for leaf in leaves):
-        fail(name, f"{what} returned its input; an operation must create a new Value.")
+        fail(name, _("{what} returned its input; an operation must create a new Value.").format(
+            what=what))
     reachable = {id(n) for n in _nodes(name, out, what)}
     for label, leaf in zip(LEAF_NAMES, leaves):
         if id(leaf) not in reachable:
-            fail(name, f"in {what}, {label} cannot be reached from the result through _prev: "
-                 "create the output with its inputs as _children, Value(data, (self, other)).")
+            fail(name, _("in {what}, {label} cannot be reached from the result through _prev: "
+                         "create the output with its inputs as _children, Value(data, (self, "
+                         "other)).").format(what=what, label=label))
     for label, leaf, v in zip(LEAF_NAMES, leaves, case.values):
         if leaf.data != v or leaf.grad != 0.0:
-            fail(name, f"computing {what} changed {label} (its data or grad): an operation only "
-                 "creates a new node; gradients change only inside _backward.")
+            fail(name, _("computing {what} changed {label} (its data or grad): an operation only "
+                         "creates a new node; gradients change only inside _backward.").format(
+                             what=what, label=label))
     data = expect_number(name, f"({what}).data", out.data)
     ref_leaves = [ref.Value(v) for v in case.values]
     ref_out = case.build(*ref_leaves)
-    where = "at " + ", ".join(f"{lab} = {v:.3g}" for lab, v in zip(LEAF_NAMES, case.values))
-    expect_close(name, f"the value of {what} {where}", data, ref_out.data,
-                 mistakes=case.data_mistakes(case.values))
+    where = _("at {values}").format(values=", ".join(
+        f"{lab} = {v:.3g}" for lab, v in zip(LEAF_NAMES, case.values)))
+    expect_close(name, _("the value of {what} {where}").format(what=what, where=where), data,
+                 ref_out.data, mistakes=[(wrong, _(sentence))
+                                         for wrong, sentence in case.data_mistakes(case.values)])
     _push_gradients(name, out, dout, what)
     _push_gradients(name, ref_out, dout, what)
     per_leaf = case.grad_mistakes(case.values, dout)
     for label, leaf, ref_leaf, mistakes in zip(LEAF_NAMES, leaves, ref_leaves, per_leaf):
-        got = expect_number(name, f"the gradient of {label} in {what}", leaf.grad)
-        expect_close(name, f"the gradient of {label} in {what} {where}", got, ref_leaf.grad,
-                     mistakes=[*mistakes, (ref_leaf.grad / dout, UPSTREAM)], precise=True)
+        got = expect_number(name, _("the gradient of {label} in {what}").format(
+            label=label, what=what), leaf.grad)
+        expect_close(name, _("the gradient of {label} in {what} {where}").format(
+            label=label, what=what, where=where), got, ref_leaf.grad,
+            mistakes=[*[(wrong, _(sentence)) for wrong, sentence in mistakes],
+                      (ref_leaf.grad / dout, _(UPSTREAM))], precise=True)
     for label, leaf, v in zip(LEAF_NAMES, leaves, case.values):
         if leaf.data != v:
-            fail(name, f"the backward of {what} changed {label}.data; only grads may change.")
+            fail(name, _("the backward of {what} changed {label}.data; only grads may change.")
+                 .format(what=what, label=label))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -361,7 +370,7 @@ def _random_graph(seed=1):
     rng = np.random.default_rng(_seed(seed))
     leaves = [ref.Value(v) for v in rng.uniform(-1.5, 1.5, 4)]
     nodes = list(leaves)
-    for _ in range(30):
+    for _step in range(30):
         i, j = rng.integers(len(nodes), size=2)
         a, b = nodes[i], nodes[j]
         op = rng.integers(5)
@@ -424,12 +433,13 @@ class _StandinNodes(list):
     inputs, like = None, None
 
 
-_GRAPHS = [("a single node", _leaf_graph), ("a diamond-shaped graph", _diamond_graph),
-           ("a graph using x three times", _twice_graph),
-           ("a graph with two different nodes holding the same number", _equal_values_graph),
-           ("the lecture's graph of f(w, b)", _seed_graph),
-           ("a random expression", _random_graph),
-           ("a chain of 300 nodes", _chain_graph)]
+# (description, builder); a description is translated where it is shown
+_GRAPHS = [(N_("a single node"), _leaf_graph), (N_("a diamond-shaped graph"), _diamond_graph),
+           (N_("a graph using x three times"), _twice_graph),
+           (N_("a graph with two different nodes holding the same number"), _equal_values_graph),
+           (N_("the lecture's graph of f(w, b)"), _seed_graph),
+           (N_("a random expression"), _random_graph),
+           (N_("a chain of 300 nodes"), _chain_graph)]
 
 
 def _constructor_graphs(Value):
@@ -445,9 +455,9 @@ def _constructor_graphs(Value):
     chain = [x]
     for k in range(120):
         chain.append(make(float(k), (chain[-1], y), "+"))
-    return [("a single node made with your Value", leaf),
-            ("a diamond made with your Value", c),
-            ("a chain of 120 nodes made with your Value", chain[-1])]
+    return [(_("a single node made with your Value"), leaf),
+            (_("a diamond made with your Value"), c),
+            (_("a chain of 120 nodes made with your Value"), chain[-1])]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -462,17 +472,16 @@ def _is_topological(order, inputs=None):
 
 
 def _snapshot(nodes):
-    """The nodes' data, grad and inputs (for a stand-in graph, read in one call)."""
-    if isinstance(nodes, _StandinNodes):
-        return standin(nodes.like, "graph_state", list(nodes))
-    return [(n.data, n.grad, sorted(id(c) for c in n._prev)) for n in nodes]
+    """The nodes' data, grad and inputs (positions among nodes), read in one request."""
+    like = nodes.like if isinstance(nodes, _StandinNodes) else (nodes[0] if nodes else None)
+    return standin(like, "graph_state", list(nodes))
 
 
 def check_topological_order(topological_order, Value):
     name = "topological_order"
     for what, build in _GRAPHS:
-        root, _, nodes = _standin_graph(topological_order, build)
-        _check_order(name, topological_order, root, what, nodes)
+        root, _named, nodes = _standin_graph(topological_order, build)
+        _check_order(name, topological_order, root, _(what), nodes)
     for what, root in _constructor_graphs(Value):
         _check_order(name, topological_order, root, what)
 
@@ -482,35 +491,39 @@ def _check_order(name, topological_order, root, what, nodes=None):
     before = _snapshot(nodes)
     got = call(name, topological_order, root)
     if not isinstance(got, (list, tuple)):
-        fail(name, f"should return a list of nodes, but it returned a {type_name(got)}.")
+        fail(name, _("should return a list of nodes, but it returned a {type}.").format(
+            type=type_name(got)))
     got = list(got)
     ids = {id(n) for n in nodes}
     strangers = [n for n in got if id(n) not in ids]
     if strangers:
-        fail(name, f"on {what}, the list holds a {type_name(strangers[0])} that is not a node "
-             "of the graph: return the Value objects themselves.")
+        fail(name, _("on {what}, the list holds a {type} that is not a node of the graph: "
+                     "return the Value objects themselves.").format(
+                         what=what, type=type_name(strangers[0])))
     if len({id(n) for n in got}) < len(got):
-        fail(name, f"on {what}, the list has a node more than once: a node used by several "
-             "others is reached several times; keep a set of visited nodes and skip them.")
+        fail(name, _("on {what}, the list has a node more than once: a node used by several "
+                     "others is reached several times; keep a set of visited nodes and skip "
+                     "them.").format(what=what))
     if len(got) < len(nodes):
         listed = {id(n) for n in got}
         same_data = {n.data for n in got} & {n.data for n in nodes if id(n) not in listed}
-        hint = (" Different nodes may hold the same number: keep the nodes themselves in the "
-                "visited set, not their data." if same_data else "")
-        fail(name, f"on {what}, the list misses {len(nodes) - len(got)} of the {len(nodes)} "
-             "reachable nodes: visit every input in node._prev, recursively, down to the "
-             "leaves." + hint)
+        hint = " " + _("Different nodes may hold the same number: keep the nodes themselves "
+                       "in the visited set, not their data.") if same_data else ""
+        fail(name, _("on {what}, the list misses {missing} of the {total} reachable nodes: visit "
+                     "every input in node._prev, recursively, down to the leaves.{hint}").format(
+                         what=what, missing=len(nodes) - len(got), total=len(nodes), hint=hint))
     inputs = nodes.inputs if isinstance(nodes, _StandinNodes) else None
     if not _is_topological(got, inputs):
         if _is_topological(got[::-1], inputs):
-            fail(name, f"on {what}, the list is reversed: every node must come after all of its "
-                 "inputs, so the root is last (append a node after visiting its inputs; do not "
-                 "reverse the list).")
-        fail(name, f"on {what}, a node comes before one of its inputs: append a node only after "
-             "all of its inputs have been visited (post-order), not when you first reach it.")
+            fail(name, _("on {what}, the list is reversed: every node must come after all of "
+                         "its inputs, so the root is last (append a node after visiting its "
+                         "inputs; do not reverse the list).").format(what=what))
+        fail(name, _("on {what}, a node comes before one of its inputs: append a node only after "
+                     "all of its inputs have been visited (post-order), not when you first reach "
+                     "it.").format(what=what))
     if _snapshot(nodes) != before:
-        fail(name, f"changed the graph of {what} (a node's data, grad or _prev): it must only "
-             "read the nodes.")
+        fail(name, _("changed the graph of {what} (a node's data, grad or _prev): it must only "
+                     "read the nodes.").format(what=what))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -522,7 +535,7 @@ def _simulated_grads(build, *, reverse=True, seed=True, reset="all", calls=1):
     reset: which nodes it sets to 0 first: "all", "leaves", "inner" or "none"."""
     root, named = build()
     order = ref.topological_order(root)
-    for _ in range(calls):
+    for _call_k in range(calls):
         for node in order:
             leaf = not node._prev
             if reset == "all" or (reset == "leaves" and leaf) or (reset == "inner" and not leaf):
@@ -537,20 +550,21 @@ def _simulated_grads(build, *, reverse=True, seed=True, reset="all", calls=1):
 def check_backward(Value, backward, topological_order=None):
     name = "Value.backward"
     if not callable(backward):
-        fail(name, "backward should be a function backward(self).")
+        fail(name, _("backward should be a function backward(self)."))
     if getattr(Value, "backward", None) is not backward:
-        fail(name, "Value.backward is not your backward function: keep the line "
-             "Value.backward = backward after the function (and re-run that cell after the "
-             "Value cell).")
+        fail(name, _("Value.backward is not your backward function: keep the line "
+                     "Value.backward = backward after the function (and re-run that cell after "
+                     "the Value cell)."))
     leaf = call("Value", Value, 3.0)
     leaf.grad = 5.0  # a stale gradient from an earlier call
     call(name, leaf.backward)
-    got = expect_number(name, "x.grad after x.backward() on a single node x", leaf.grad)
-    expect_close(name, "x.grad after x.backward() on a single node x", got, 1.0,
-                 mistakes=[(0.0, NO_SEED), (5.0, NO_SEED), (6.0, NO_RESET)])
+    single = _("x.grad after x.backward() on a single node x")
+    got = expect_number(name, single, leaf.grad)
+    expect_close(name, single, got, 1.0,
+                 mistakes=[(0.0, _(NO_SEED)), (5.0, _(NO_SEED)), (6.0, _(NO_RESET))])
     for what, build in _GRAPHS:
         try:
-            _check_backward_on(name, backward, what, build)
+            _check_backward_on(name, backward, _(what), build)
         except Mistake as mistake:
             # backward walks the order your topological_order gives: when that is wrong, say so
             # rather than describe the symptom
@@ -572,7 +586,7 @@ def _gives_valid_order(topological_order, build):
 
 
 def _check_backward_on(name, backward, what, build):
-    root, named, _ = _standin_graph(backward, build)
+    root, named, _nodes_reached = _standin_graph(backward, build)
     data_before = {label: node.data for label, node in named.items()}
     call(name, backward, root)
     want_root, want_named = build()
@@ -581,24 +595,28 @@ def _check_backward_on(name, backward, what, build):
     not_reversed = _simulated_grads(build, reverse=False)
     no_seed = _simulated_grads(build, seed=False)
     # the root first: if its grad is not 1, nothing else can be right
-    got = expect_number(name, f"the root's grad after backward() on {what}", root.grad)
-    expect_close(name, f"the root's grad after backward() on {what}", got, 1.0,
-                 mistakes=[(0.0, NO_SEED)])
+    root_grad = _("the root's grad after backward() on {what}").format(what=what)
+    got = expect_number(name, root_grad, root.grad)
+    expect_close(name, root_grad, got, 1.0, mistakes=[(0.0, _(NO_SEED))])
     for label, node in named.items():
-        got = expect_number(name, f"{label}.grad after backward() on {what}", node.grad)
-        expect_close(name, f"{label}.grad after backward() on {what}", got, want[label],
-                     mistakes=[(not_reversed[label], NOT_REVERSED), (no_seed[label], NO_SEED)])
+        grad = _("{label}.grad after backward() on {what}").format(label=label, what=what)
+        got = expect_number(name, grad, node.grad)
+        expect_close(name, grad, got, want[label], mistakes=[
+            (not_reversed[label], _(NOT_REVERSED)), (no_seed[label], _(NO_SEED))])
     call(name, backward, root)
     no_reset = _simulated_grads(build, reset="none", calls=2)
     some_reset = [_simulated_grads(build, reset=which, calls=2) for which in ("leaves", "inner")]
     for label, node in named.items():
-        got = expect_number(name, f"{label}.grad after a second backward()", node.grad)
-        expect_close(name, f"{label}.grad after a second backward() on {what}", got, want[label],
-                     mistakes=[(no_reset[label], NO_RESET),
-                               *[(grads[label], SOME_RESET) for grads in some_reset]])
+        got = expect_number(name, _("{label}.grad after a second backward()").format(
+            label=label), node.grad)
+        expect_close(name, _("{label}.grad after a second backward() on {what}").format(
+            label=label, what=what), got, want[label],
+            mistakes=[(no_reset[label], _(NO_RESET)),
+                      *[(grads[label], _(SOME_RESET)) for grads in some_reset]])
     for label, node in named.items():
         if node.data != data_before[label]:
-            fail(name, f"backward() changed {label}.data on {what}; it may only change grads.")
+            fail(name, _("backward() changed {label}.data on {what}; it may only change grads.")
+                 .format(label=label, what=what))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -631,31 +649,38 @@ def _check_seed_graph(name, seed_graph, Value):
         if k == 0:
             got, made = _counting_values(name, Value, seed_graph, point)
             if made == 0:
-                fail(name, "seed_graph should build the graph from Value objects (w = Value(w), "
-                     "...) and call backward() on it; the closed form is only for checking.")
+                fail(name, _("seed_graph should build the graph from Value objects "
+                             "(w = Value(w), ...) and call backward() on it; the closed form is "
+                             "only for checking."))
         else:
             got = call(name, seed_graph, *point)
         if not isinstance(got, (tuple, list)) or len(got) != 3:
-            fail(name, "should return the three numbers (f, df/dw, df/db).")
+            fail(name, _("should return the three numbers (f, df/dw, df/db)."))
         if any(isinstance(v, Value) for v in got):
-            fail(name, "should return plain numbers (u9.data, w.grad, b.grad), not Value objects.")
+            fail(name, _("should return plain numbers (u9.data, w.grad, b.grad), not Value "
+                         "objects."))
         f, dw, db = (expect_number(name, lab, v) for lab, v in zip(("f", "df/dw", "df/db"), got))
         w, b, x, y = point
         want_f, want_dw, want_db = ref.seed_graph(*point)
         s = ref.sigmoid(w * x + b)
-        no_backward = "the gradients are 0: call u9.backward() before reading w.grad and b.grad."
+        no_backward = _("the gradients are 0: call u9.backward() before reading w.grad and "
+                        "b.grad.")
         expect_close(name, "f", f, want_f, mistakes=[
-            (0.5 * (s - y) ** 2, "f is missing the weight penalty 1/2 w^2 (u7, u8, u9 = u6 + u8)."),
-            ((s - y) ** 2 + w**2, "f is missing the factors 1/2 (u6 = 0.5 * u5, u8 = 0.5 * u7).")])
+            (0.5 * (s - y) ** 2, _("f is missing the weight penalty 1/2 w^2 (u7, u8, "
+                                   "u9 = u6 + u8).")),
+            ((s - y) ** 2 + w**2, _("f is missing the factors 1/2 (u6 = 0.5 * u5, "
+                                    "u8 = 0.5 * u7)."))])
         expect_close(name, "df/db", db, want_db, mistakes=[
-            (0.0, no_backward), (want_dw, "df/dw and df/db are swapped: return (f, dw, db)."),
-            (s - y, "the sigmoid's local derivative s (1 - s) is missing.")], precise=True)
+            (0.0, no_backward), (want_dw, _("df/dw and df/db are swapped: return (f, dw, db).")),
+            (s - y, _("the sigmoid's local derivative s (1 - s) is missing."))], precise=True)
         expect_close(name, "df/dw", dw, want_dw, mistakes=[
             (0.0, no_backward),
-            (x * want_db, ("w feeds u1 = wx and u7 = w^2: the path through u7 (the weight "
-                           "penalty, + w) is missing.")),
-            (w, "w feeds u1 = wx and u7 = w^2: the path through u1 (x times df/du1) is missing."),
-            (x * want_db + 2 * w, "u8 = 0.5 * u7: the path through u7 should add w, not 2w.")], precise=True)
+            (x * want_db, _("w feeds u1 = wx and u7 = w^2: the path through u7 (the weight "
+                            "penalty, + w) is missing.")),
+            (w, _("w feeds u1 = wx and u7 = w^2: the path through u1 (x times df/du1) is "
+                  "missing.")),
+            (x * want_db + 2 * w, _("u8 = 0.5 * u7: the path through u7 should add w, not 2w."))],
+            precise=True)
 
 
 def _counting_values(name, Value, seed_graph, point):

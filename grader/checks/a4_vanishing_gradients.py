@@ -7,6 +7,7 @@ import numpy as np
 
 from grader import reference as ref
 from grader.course_secret import secret_seed
+from grader.i18n import N_, _
 from grader.reference.deep import ACTIVATIONS
 
 from .common import (
@@ -18,6 +19,7 @@ from .common import (
     expect_number,
     expect_unchanged,
     fail,
+    qualified,
     standin,
     type_name,
 )
@@ -44,8 +46,10 @@ def _check_init(name, init, ref_init, wrong_scales):
         # the generator is made where the student's code runs: only plain data crosses
         got = call(name, init, fan_in, fan_out, standin(init, "Generator", seed))
         if isinstance(got, np.ndarray) and got.shape == (fan_out, fan_in):
-            fail(name, f"{what} has shape {got.shape}, but it should be (fan_in, fan_out) = "
-                 f"({fan_in}, {fan_out}): x @ W maps fan_in input features to fan_out outputs.")
+            fail(name, _("{what} has shape {got}, but it should be (fan_in, fan_out) = "
+                         "({fan_in}, {fan_out}): x @ W maps fan_in input features to fan_out "
+                         "outputs.").format(what=what, got=got.shape, fan_in=fan_in,
+                                            fan_out=fan_out))
         got = expect_array(name, what, got, (fan_in, fan_out))
         want = ref_init(fan_in, fan_out, np.random.default_rng(seed))
         if close(got, want):
@@ -54,30 +58,31 @@ def _check_init(name, init, ref_init, wrong_scales):
         std = np.linalg.norm(want) / np.linalg.norm(draws)  # the right scale, from the reference
         transposed = np.random.default_rng(seed).standard_normal((fan_out, fan_in)).T
         candidates = [(draws * s, sentence) for s, sentence in wrong_scales(fan_in, fan_out, std)]
-        candidates.append((transposed * std, (
+        candidates.append((transposed * std, _(
             "draw the array in the shape (fan_in, fan_out) directly: "
             "rng.standard_normal((fan_out, fan_in)).T holds different numbers for the same seed.")))
         for wrong, sentence in candidates:
             if close(got, wrong):
-                fail(name, f"{what} is wrong: {sentence}")
-        fail(name, f"{what} does not match a hidden test with a seeded generator: draw once with "
-             "rng.standard_normal((fan_in, fan_out)) from the rng you are given (not np.random, "
-             "not a new generator) and multiply by the standard deviation of the contract.")
+                fail(name, _("{what} is wrong: {sentence}").format(what=what, sentence=sentence))
+        fail(name, _("{what} does not match a hidden test with a seeded generator: draw once with "
+                     "rng.standard_normal((fan_in, fan_out)) from the rng you are given (not "
+                     "np.random, not a new generator) and multiply by the standard deviation of "
+                     "the contract.").format(what=what))
 
 
 def check_xavier_init(xavier_init):
     def wrong_scales(fan_in, fan_out, std):
         return [
-            (np.sqrt(1.0 / fan_in), ("the Xavier scale is sqrt(2 / (fan_in + fan_out)), not "
+            (np.sqrt(1.0 / fan_in), _("the Xavier scale is sqrt(2 / (fan_in + fan_out)), not "
              "sqrt(1 / fan_in) (that one only balances the forward pass).")),
-            (std**2, ("the square root is missing: 2 / (fan_in + fan_out) is the variance, the "
+            (std**2, _("the square root is missing: 2 / (fan_in + fan_out) is the variance, the "
              "standard deviation is its square root.")),
-            (np.sqrt(2.0 / fan_in), ("that is He's scale sqrt(2 / fan_in); Xavier uses "
+            (np.sqrt(2.0 / fan_in), _("that is He's scale sqrt(2 / fan_in); Xavier uses "
              "sqrt(2 / (fan_in + fan_out)).")),
-            (np.sqrt(6.0 / (fan_in + fan_out)), ("sqrt(6 / (fan_in + fan_out)) is the bound of the "
-             "*uniform* Xavier initialisation; here the normal one has standard deviation "
+            (np.sqrt(6.0 / (fan_in + fan_out)), _("sqrt(6 / (fan_in + fan_out)) is the bound of "
+             "the *uniform* Xavier initialisation; here the normal one has standard deviation "
              "sqrt(2 / (fan_in + fan_out)).")),
-            (np.sqrt(1.0 / (fan_in + fan_out)), ("the numerator is 2: the standard deviation is "
+            (np.sqrt(1.0 / (fan_in + fan_out)), _("the numerator is 2: the standard deviation is "
              "sqrt(2 / (fan_in + fan_out)).")),
         ]
     _check_init("xavier_init", xavier_init, ref.xavier_init, wrong_scales)
@@ -86,14 +91,14 @@ def check_xavier_init(xavier_init):
 def check_he_init(he_init):
     def wrong_scales(fan_in, fan_out, std):
         return [
-            (np.sqrt(1.0 / fan_in), ("He uses sqrt(2 / fan_in), not sqrt(1 / fan_in): the 2 makes "
-             "up for the ReLU setting half of its inputs to zero.")),
-            (std**2, ("the square root is missing: 2 / fan_in is the variance, the standard "
+            (np.sqrt(1.0 / fan_in), _("He uses sqrt(2 / fan_in), not sqrt(1 / fan_in): the 2 "
+             "makes up for the ReLU setting half of its inputs to zero.")),
+            (std**2, _("the square root is missing: 2 / fan_in is the variance, the standard "
              "deviation is its square root.")),
-            (np.sqrt(2.0 / fan_out), ("He divides by fan_in (the number of inputs of each unit), "
+            (np.sqrt(2.0 / fan_out), _("He divides by fan_in (the number of inputs of each unit), "
              "not by fan_out.")),
             (np.sqrt(2.0 / (fan_in + fan_out)),
-             "that is Xavier's scale; He's is sqrt(2 / fan_in)."),
+             _("that is Xavier's scale; He's is sqrt(2 / fan_in).")),
         ]
     _check_init("he_init", he_init, ref.he_init, wrong_scales)
 
@@ -151,39 +156,39 @@ def _variant_norms(x, weights, activation, local=None, measure=_frobenius_of_dw)
 
 _LOCAL_MISTAKES = {
     "sigmoid": [
-        (lambda z, h, dh: dh * z * (1 - z), (
+        (lambda z, h, dh: dh * z * (1 - z), N_(
             "sigma'(z) was computed as z (1 - z) from the pre-activation z; it is h (1 - h) with "
             "the layer's output h = sigma(z).")),
-        (lambda z, h, dh: dh * ref.sigmoid(h) * (1 - ref.sigmoid(h)), (
+        (lambda z, h, dh: dh * ref.sigmoid(h) * (1 - ref.sigmoid(h)), N_(
             "the sigmoid was applied twice: the layer's output h already is sigma(z), so "
             "sigma'(z) = h (1 - h).")),
     ],
     "tanh": [
-        (lambda z, h, dh: dh * (1 - z**2), (
+        (lambda z, h, dh: dh * (1 - z**2), N_(
             "tanh'(z) was computed as 1 - z^2 from the pre-activation z; it is 1 - h^2 with the "
             "layer's output h = tanh(z).")),
-        (lambda z, h, dh: dh * (1 - np.tanh(h) ** 2), (
+        (lambda z, h, dh: dh * (1 - np.tanh(h) ** 2), N_(
             "tanh was applied twice: the layer's output h already is tanh(z), so "
             "tanh'(z) = 1 - h^2.")),
     ],
     "relu": [
-        (lambda z, h, dh: dh * (dh > 0), (
+        (lambda z, h, dh: dh * (dh > 0), N_(
             "the ReLU mask was taken from the upstream gradient; it comes from the forward pass: "
             "relu'(z) = 1 where z > 0 (equivalently h > 0), else 0.")),
     ],
 }
 
 _MEASURE_MISTAKES = [
-    (lambda h_prev, dz, dh, W: np.linalg.norm(dh), (
+    (lambda h_prev, dz, dh, W: np.linalg.norm(dh), N_(
         "that is the norm of the gradient with respect to the layer's output h_k; the exercise "
         "asks for the gradient with respect to its weights, dloss/dW_k = h_{k-1}.T @ dz_k.")),
-    (lambda h_prev, dz, dh, W: np.linalg.norm(dz), (
+    (lambda h_prev, dz, dh, W: np.linalg.norm(dz), N_(
         "that is the norm of the gradient with respect to the pre-activation z_k; the gradient "
         "with respect to W_k is h_{k-1}.T @ dz_k.")),
-    (lambda h_prev, dz, dh, W: np.linalg.norm(dz @ W.T), (
+    (lambda h_prev, dz, dh, W: np.linalg.norm(dz @ W.T), N_(
         "that is the norm of the gradient with respect to the layer's input h_{k-1}; the "
         "gradient with respect to W_k is h_{k-1}.T @ dz_k.")),
-    (lambda h_prev, dz, dh, W: np.linalg.norm(h_prev.T @ dz, 2), (
+    (lambda h_prev, dz, dh, W: np.linalg.norm(h_prev.T @ dz, 2), N_(
         "that is the spectral norm (ord=2); use the Frobenius norm, the square root of the sum "
         "of all squared entries: np.linalg.norm(dW) without ord.")),
 ]
@@ -191,24 +196,25 @@ _MEASURE_MISTAKES = [
 
 def _norm_mistakes(x, weights, activation, want):
     n = x.shape[0]
-    mistakes = [(_variant_norms(x, weights, activation, local), sentence)
+    mistakes = [(_variant_norms(x, weights, activation, local), _(sentence))
                 for local, sentence in _LOCAL_MISTAKES[activation]]
-    mistakes.append((_variant_norms(x, weights, activation, lambda z, h, dh: dh), (
+    mistakes.append((_variant_norms(x, weights, activation, lambda z, h, dh: dh), _(
         "the activation's local derivative is missing: dz_k = dh_k * act'(z_k).")))
-    mistakes += [(_variant_norms(x, weights, activation, measure=measure), sentence)
+    mistakes += [(_variant_norms(x, weights, activation, measure=measure), _(sentence))
                  for measure, sentence in _MEASURE_MISTAKES]
     if len(weights) > 1:
-        mistakes.append((want[::-1], (
+        mistakes.append((want[::-1], _(
             "the norms are in reverse order; return them for layers 1..L, layer 1 (the one "
             "next to the input) first.")))
-    mistakes.append((want**2, "those are squared norms; take the square root (np.linalg.norm)."))
+    mistakes.append((want**2, _("those are squared norms; take the square root "
+                                "(np.linalg.norm).")))
     if n > 1:
         mistakes += [
-            (want * n, "the 1/N of the loss is missing: dloss/dh_L = h_L / N."),
-            (want / n, "1/N is applied twice: it belongs once, in dloss/dh_L = h_L / N."),
+            (want * n, _("the 1/N of the loss is missing: dloss/dh_L = h_L / N.")),
+            (want / n, _("1/N is applied twice: it belongs once, in dloss/dh_L = h_L / N.")),
         ]
-    mistakes.append((want * 2, ("dloss/dh_L = h_L / N: the 1/2 of the loss cancels the 2 of the "
-                     "square.")))
+    mistakes.append((want * 2, _("dloss/dh_L = h_L / N: the 1/2 of the loss cancels the 2 of "
+                                 "the square.")))
     return mistakes
 
 
@@ -219,11 +225,12 @@ def check_layer_grad_norms(layer_grad_norms):
     for x, weights, activation in cases:  # types and shapes first, for every case
         x_before, w_before = x.copy(), [W.copy() for W in weights]
         L = len(weights)
-        what = f"the result for {L} {activation} layer(s) and a batch of {x.shape[0]}"
+        what = _("the result for {layers} {activation} layer(s) and a batch of {batch}").format(
+            layers=L, activation=activation, batch=x.shape[0])
         got = call(name, layer_grad_norms, x, list(weights), activation)
         if isinstance(got, (list, tuple)):
-            fail(name, f"returned a {type_name(got)}; return a numpy array "
-                 "(np.array(norms)) with one norm per layer.")
+            fail(name, _("returned a {type}; return a numpy array (np.array(norms)) with one norm "
+                         "per layer.").format(type=type_name(got)))
         got = expect_array(name, what, got, (L,))
         expect_unchanged(name, "x", x_before, x)
         for k, (W, B) in enumerate(zip(weights, w_before), start=1):
@@ -245,16 +252,19 @@ def check_layer_grad_norms_unknown_activation(layer_grad_norms):
         except ValueError as error:
             message = str(error)
         except NotImplementedError:
-            fail(name, "not implemented yet (it still raises NotImplementedError).")
+            fail(name, _("not implemented yet (it still raises NotImplementedError)."))
         except Exception as error:  # noqa: BLE001  (any error in student code becomes feedback)
-            fail(name, f"for the unknown activation {bad!r} it raised {type_name(error)}; "
-                 "raise a ValueError whose message names the allowed activations.")
+            fail(name, _("for the unknown activation {activation!r} it raised {type}; raise a "
+                         "ValueError whose message names the allowed activations.").format(
+                             activation=bad, type=type_name(error)))
         else:
-            fail(name, f"for the unknown activation {bad!r} it returned a result; raise a "
-                 "ValueError whose message names the allowed activations.")
+            fail(name, _("for the unknown activation {activation!r} it returned a result; raise "
+                         "a ValueError whose message names the allowed activations.").format(
+                             activation=bad))
         if not all(allowed in message for allowed in ACTIVATIONS):
-            fail(name, "the ValueError for an unknown activation should say which activations "
-                 "are allowed ('sigmoid', 'tanh', 'relu'), so that the caller knows what to pass.")
+            fail(name, _("the ValueError for an unknown activation should say which activations "
+                         "are allowed ('sigmoid', 'tanh', 'relu'), so that the caller knows what "
+                         "to pass."))
 
 
 # ---------------------------------------------------------------- clip_grad_norm
@@ -282,17 +292,17 @@ def _clip_mistakes(grads, max_norm, total):
     norms = [np.linalg.norm(g) for g in grads]
     each = [g * min(1.0, max_norm / n) if n > 0 else g for g, n in zip(grads, norms)]
     return [
-        (_flat(each), ("each array was clipped on its own; compute ONE norm over all arrays "
+        (_flat(each), _("each array was clipped on its own; compute ONE norm over all arrays "
          "together and scale every array by the same factor max_norm / total_norm, so that the "
          "whole gradient keeps its direction.")),
-        (_flat(grads) * max_norm / total, ("the arrays were scaled although the total norm did "
+        (_flat(grads) * max_norm / total, _("the arrays were scaled although the total norm did "
          "not exceed max_norm; clip only when total_norm > max_norm, otherwise return them as "
          "they are.")),
-        (_flat(grads) * total / max_norm, ("the scale is max_norm / total_norm (it shrinks the "
+        (_flat(grads) * total / max_norm, _("the scale is max_norm / total_norm (it shrinks the "
          "gradient), not total_norm / max_norm.")),
-        (_flat(grads) * min(1.0, max_norm / total**2), ("the scale should use the norm "
+        (_flat(grads) * min(1.0, max_norm / total**2), _("the scale should use the norm "
          "sqrt(sum of squares), not the sum of squares.")),
-        (_flat(grads) * min(1.0, max_norm / sum(norms)), ("the scale should use the L2 norm of "
+        (_flat(grads) * min(1.0, max_norm / sum(norms)), _("the scale should use the L2 norm of "
          "all entries together, not the sum of the arrays' norms.")),
     ]
 
@@ -305,36 +315,37 @@ def check_clip_grad_norm(clip_grad_norm):
         given = list(grads)
         got = call(name, clip_grad_norm, given, max_norm)
         if not isinstance(got, (tuple, list)) or len(got) != 2:
-            fail(name, "should return the pair (clipped, total_norm).")
+            fail(name, _("should return the pair (clipped, total_norm)."))
         clipped, total = got
         if not isinstance(clipped, (list, tuple)) or len(clipped) != len(grads):
-            fail(name, f"clipped should be a list with one array per gradient ({len(grads)} "
-                 "here).")
+            fail(name, _("clipped should be a list with one array per gradient ({count} here).")
+                 .format(count=len(grads)))
         for i, (c, g) in enumerate(zip(clipped, grads)):
             expect_array(name, f"clipped[{i}]", c, g.shape)
         total = expect_number(name, "total_norm", total)
         sizes = [np.linalg.norm(g) for g in before]
         expect_close(name, "total_norm", total, want_total, rtol=1e-5, mistakes=[
-            (want_total**2, ("total_norm is the square root of the sum of all squared entries, "
-             "not the sum itself.")),
-            (sum(sizes), ("total_norm is the L2 norm of all entries together, "
+            (want_total**2, _("total_norm is the square root of the sum of all squared "
+             "entries, not the sum itself.")),
+            (sum(sizes), _("total_norm is the L2 norm of all entries together, "
              "sqrt(sum over arrays of sum(g**2)), not the sum of the arrays' norms.")),
-            (max(sizes), ("total_norm is the L2 norm of all arrays together, not the largest "
+            (max(sizes), _("total_norm is the L2 norm of all arrays together, not the largest "
              "array's norm.")),
-            (min(want_total, max_norm), ("total_norm is the norm of the gradients as they were "
+            (min(want_total, max_norm), _("total_norm is the norm of the gradients as they were "
              "given, before clipping (it tells how large they were), not after."))])
-        expect_close(name, f"clipped (with max_norm {max_norm:g})", _flat(clipped),
+        expect_close(name, _("clipped (with max_norm {max_norm:g})").format(max_norm=max_norm),
+                     _flat(clipped),
                      _flat(want_clipped), rtol=1e-5,
                      mistakes=_clip_mistakes(before, max_norm, want_total))
         for i, (g, b) in enumerate(zip(grads, before)):
             expect_unchanged(name, f"grads[{i}]", b, g)
         if clipped is given:
-            fail(name, "returned the list it was given; build a new list of new arrays.")
+            fail(name, _("returned the list it was given; build a new list of new arrays."))
         for i, (c, g) in enumerate(zip(clipped, grads)):
             if np.shares_memory(c, g):
-                fail(name, f"clipped[{i}] is the array grads[{i}] itself; return new arrays "
-                     "(e.g. g * scale, even when the scale is 1), so that changing one does not "
-                     "change the other.")
+                fail(name, _("clipped[{i}] is the array grads[{i}] itself; return new arrays "
+                             "(e.g. g * scale, even when the scale is 1), so that changing one "
+                             "does not change the other.").format(i=i))
 
 
 # ---------------------------------------------------------------- ResidualBlock
@@ -367,18 +378,18 @@ def _block_parts(p, x, dout):
 
 def _mask_mistakes(p, x, dout, r):
     """(dx, dW1, db1) for each wrong ReLU mask: the mask must come from z1, the ReLU's input."""
-    masks = [(r["da1"] > 0, ("the ReLU mask was taken from the upstream gradient; it comes from "
-              "the forward pass: 1 where z1 = x @ W1 + b1 > 0."))]
+    masks = [(r["da1"] > 0, _("the ReLU mask was taken from the upstream gradient; it comes "
+              "from the forward pass: 1 where z1 = x @ W1 + b1 > 0."))]
     if r["branch"].shape == r["z1"].shape:
         masks += [
-            (r["branch"] > 0, ("the ReLU mask was taken from the output of the second affine "
+            (r["branch"] > 0, _("the ReLU mask was taken from the output of the second affine "
              "layer; it belongs to the ReLU's own input z1 = x @ W1 + b1.")),
-            (r["out"] > 0, ("the ReLU mask was taken from the block's output; it belongs to the "
+            (r["out"] > 0, _("the ReLU mask was taken from the block's output; it belongs to the "
              "ReLU's own input z1 = x @ W1 + b1.")),
-            (dout > 0, ("the ReLU mask was taken from dout; it comes from the forward pass: "
+            (dout > 0, _("the ReLU mask was taken from dout; it comes from the forward pass: "
              "1 where z1 = x @ W1 + b1 > 0.")),
         ]
-    masks.append((np.ones_like(r["z1"], dtype=bool), ("the ReLU's local gradient is missing: "
+    masks.append((np.ones_like(r["z1"], dtype=bool), _("the ReLU's local gradient is missing: "
                   "multiply by the mask z1 > 0 on the way back.")))
     variants = []
     for mask, sentence in masks:
@@ -393,22 +404,22 @@ def _block_mistakes(p, x, dout, r):
     masks = _mask_mistakes(p, x, dout, r)
     m = {key: [(v[key], sentence) for v, sentence in masks] for key in ("dx", "dW1", "db1")}
     m["dx"] += [
-        (r["dx"] - dout, ("the skip path is missing: x also reaches the output directly, so "
+        (r["dx"] - dout, _("the skip path is missing: x also reaches the output directly, so "
          "dx = dout + (the gradient through the branch).")),
-        (dout, ("only the skip path is there: add the gradient that flows back through the "
+        (dout, _("only the skip path is there: add the gradient that flows back through the "
          "branch (fc2, ReLU, fc1).")),
     ]
-    m["dW2"] = [(r["z1"].T @ dout, ("dW2 = relu(z1).T @ dout: use the ReLU's output (the input "
+    m["dW2"] = [(r["z1"].T @ dout, _("dW2 = relu(z1).T @ dout: use the ReLU's output (the input "
                  "of the second affine layer), not z1."))]
     for key in ("db1", "db2"):
-        m.setdefault(key, []).append((r[key] / n, (
-            f"{key} was averaged over the batch; the bias is added to every row, so its gradient "
-            "is the SUM over the rows (axis 0).")))
+        m.setdefault(key, []).append((r[key] / n, _(
+            "{key} was averaged over the batch; the bias is added to every row, so its gradient "
+            "is the SUM over the rows (axis 0).").format(key=key)))
     for key in ("dW1", "dW2"):
         if r[key].shape[0] == r[key].shape[1]:
-            m.setdefault(key, []).append((r[key].T, (
-                f"{key} is transposed: {key} = (layer input).T @ (gradient of the layer output), "
-                "the shape of the weight.")))
+            m.setdefault(key, []).append((r[key].T, _(
+                "{key} is transposed: {key} = (layer input).T @ (gradient of the layer output), "
+                "the shape of the weight.").format(key=key)))
     return m
 
 
@@ -418,14 +429,16 @@ def _expect_block_grads(name, block, p, x, dout, r, mistakes):
     shapes = {"dW1": (d, hidden), "db1": (hidden,), "dW2": (hidden, d), "db2": (d,)}
     for key, shape in shapes.items():
         if not hasattr(block, key):
-            fail(name, f"backward should set self.{key}.")
+            fail(name, _("backward should set self.{key}.").format(key=key))
         got = getattr(block, key)
         if key.startswith("db") and isinstance(got, np.ndarray) and got.shape == (n, *shape):
-            fail(name, f"{key} has shape {got.shape}: the bias is added to every row of the "
-                 "batch, so sum its gradient over the rows (axis 0).")
+            fail(name, _("{key} has shape {got}: the bias is added to every row of the batch, so "
+                         "sum its gradient over the rows (axis 0).").format(key=key,
+                                                                           got=got.shape))
         if isinstance(got, np.ndarray) and got.ndim == 2 and got.shape == shape[::-1] != shape:
-            fail(name, f"{key} has shape {got.shape}, the transpose of the weight's shape "
-                 f"{shape}: {key} = (layer input).T @ (gradient of the layer output).")
+            fail(name, _("{key} has shape {got}, the transpose of the weight's shape {shape}: "
+                         "{key} = (layer input).T @ (gradient of the layer output).").format(
+                             key=key, got=got.shape, shape=shape))
         expect_array(name, key, got, shape)
     for key in shapes:
         expect_close(name, key, getattr(block, key), r[key], mistakes=mistakes.get(key, []))
@@ -438,22 +451,24 @@ def check_residual_block(ResidualBlock):
         p = {k: v[k] for k in ("W1", "b1", "W2", "b2")}
         saved = {k: a.copy() for k, a in v.items()}
         x, dout = v["x"], v["dout"]
-        where = f"(batch {shape[0]}, D = {shape[1]}, H = {shape[2]})"
+        where = _("(batch {batch}, D = {D}, H = {H})").format(batch=shape[0], D=shape[1],
+                                                               H=shape[2])
         block = call(name, ResidualBlock, p["W1"], p["b1"], p["W2"], p["b2"])
         out = call(name, block.forward, x)
-        expect_array(name, f"forward(x) {where}", out, x.shape)
-        expect_unchanged(name, "x (in forward)", saved["x"], x)
+        expect_array(name, qualified("forward(x)", where), out, x.shape)
+        expect_unchanged(name, _("x (in forward)"), saved["x"], x)
         r = _block_parts(saved, saved["x"], saved["dout"])
-        expect_close(name, f"forward(x) {where}", out, r["out"], mistakes=[
-            (r["branch"], "the skip connection is missing: forward returns x + branch(x)."),
-            (saved["x"] + r["z1"] @ saved["W2"] + saved["b2"], ("the ReLU between the two affine "
+        expect_close(name, qualified("forward(x)", where), out, r["out"], mistakes=[
+            (r["branch"], _("the skip connection is missing: forward returns x + branch(x).")),
+            (saved["x"] + r["z1"] @ saved["W2"] + saved["b2"], _("the ReLU between the two affine "
              "layers is missing.")),
-            (r["out"] - saved["b2"], "b2 is missing."),
+            (r["out"] - saved["b2"], _("b2 is missing.")),
         ])
         dx = call(name, block.backward, dout)
-        expect_array(name, f"dx {where}", dx, x.shape)
+        expect_array(name, qualified("dx", where), dx, x.shape)
         mistakes = _block_mistakes(saved, saved["x"], saved["dout"], r)
-        expect_close(name, f"dx {where}", dx, r["dx"], mistakes=mistakes["dx"], precise=True)
+        expect_close(name, qualified("dx", where), dx, r["dx"], mistakes=mistakes["dx"],
+                     precise=True)
         _expect_block_grads(name, block, saved, saved["x"], saved["dout"], r, mistakes)
         for key in ("x", "dout", "W1", "b1", "W2", "b2"):
             expect_unchanged(name, key, saved[key], v[key])
@@ -463,13 +478,13 @@ def check_residual_block(ResidualBlock):
         call(name, block.backward, v["dout2"])
         r2 = _block_parts(saved, saved["x2"], saved["dout2"])
         for key in ("dW1", "db1", "dW2", "db2"):
-            expect_close(name, f"{key} after a second forward/backward", getattr(block, key),
-                          r2[key], mistakes=[(r[key] + r2[key], (
+            expect_close(name, _("{key} after a second forward/backward").format(key=key),
+                         getattr(block, key), r2[key], mistakes=[(r[key] + r2[key], _(
                               "the gradients of the previous backward() were kept and added to; "
                               "assign them (=) in backward instead of accumulating (+=)."))])
     v, w = _block_inputs(_BLOCK_SHAPES[0], 40), _block_inputs(_BLOCK_SHAPES[0], 41)
     r = _block_parts(v, v["x"], v["dout"])
-    expect_independent(name, "ResidualBlocks",
+    expect_independent(name, _("ResidualBlocks"),
                        lambda: ResidualBlock(v["W1"], v["b1"], v["W2"], v["b2"]),
                        [(v["x"],), (w["x"],)], r["dx"], (v["dout"],))
 

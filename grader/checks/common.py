@@ -8,6 +8,8 @@ import numbers
 
 import numpy as np
 
+from grader.i18n import N_, _, ngettext, tidy
+
 
 class Mistake(AssertionError):
     """A check failed; the message is feedback written for the student.
@@ -64,21 +66,40 @@ def check_parts(entity, parts):
             failed.append((label, mistake))
     if not failed:
         return
-    head = (f"{entity}: {len(passed)} of {len(parts)} parts are right"
-            + (f" ({', '.join(passed)})" if passed else "")
-            + f"; {', '.join(label for label, _ in failed)} "
-            + ("is" if len(failed) == 1 else "are") + " not.")
+    # whole sentences, not pieces ("is"/"are"): a translator needs the sentence
+    if passed:
+        head = ngettext("{passed} of {total} parts are right ({right}); {wrong} is not.",
+                        "{passed} of {total} parts are right ({right}); {wrong} are not.",
+                        len(failed))
+    else:
+        head = ngettext("{passed} of {total} parts are right; {wrong} is not.",
+                        "{passed} of {total} parts are right; {wrong} are not.", len(failed))
+    head = with_entity(entity, head.format(
+        passed=len(passed), total=len(parts), right=", ".join(passed),
+        wrong=", ".join(label for label, _mistake in failed)))
     details = " ".join(f"[{label}] {_without_entity(entity, str(m))}" for label, m in failed)
     raise PartialCredit(f"{head} {details}", len(passed) / len(parts),
                         "; ".join(dict.fromkeys(m.flag for _, m in failed if m.flag)))
 
 
+def with_entity(entity, message):
+    """The feedback sentence about entity: 'Affine: dx is wrong: ...'."""
+    # TRANSLATORS: entity is a name from the student's code; every feedback sentence starts so
+    return tidy(_("{entity}: {message}").format(entity=entity, message=message))
+
+
 def _without_entity(entity, sentence):
-    return sentence.removeprefix(f"{entity}: ")
+    return sentence.removeprefix(with_entity(entity, ""))
+
+
+def qualified(what, where):
+    """'dx for x of shape (2, 3)': a quantity, then the case it was computed in."""
+    # TRANSLATORS: what is code or a quantity, where a phrase such as "for x of shape (2, 3)"
+    return _("{what} {where}").format(what=what, where=where)
 
 
 def fail(entity, message):
-    raise Mistake(f"{entity}: {message}")
+    raise Mistake(with_entity(entity, message))
 
 
 def call(entity, fn, *args):
@@ -86,33 +107,35 @@ def call(entity, fn, *args):
     try:
         return fn(*args)
     except NotImplementedError:
-        fail(entity, "not implemented yet (it still raises NotImplementedError).")
+        fail(entity, _("not implemented yet (it still raises NotImplementedError)."))
     except Exception as exc:  # noqa: BLE001  (any error in student code becomes feedback)
-        fail(entity, f"raised {describe_error(exc)}")
+        fail(entity, _("raised {error}").format(error=describe_error(exc)))
 
 
 def expect_number(entity, what, got):
     if isinstance(got, bool) or not isinstance(got, numbers.Real):
         if isinstance(got, np.ndarray) and got.shape == ():
             return float(got)
-        fail(entity, f"{what} should be a number (a float), but it is a {type_name(got)}.")
+        fail(entity, _("{what} should be a number (a float), but it is a {type}.").format(
+            what=what, type=type_name(got)))
     if not np.isfinite(got):
-        fail(entity, f"{what} is {got}; it should be a finite number.")
+        fail(entity, _("{what} is {got}; it should be a finite number.").format(what=what, got=got))
     return float(got)
 
 
 def expect_array(entity, what, got, shape):
     if not isinstance(got, np.ndarray):
-        fail(entity, f"{what} should be a numpy array of shape {shape}, "
-             f"but it is a {type_name(got)}.")
+        fail(entity, _("{what} should be a numpy array of shape {shape}, but it is a {type}.")
+             .format(what=what, shape=shape, type=type_name(got)))
     if got.shape != tuple(shape):
-        fail(entity, f"{what} has shape {got.shape} but should have shape {tuple(shape)} "
-             "(the shape of the thing it is the gradient of); check which dimensions you "
-             "multiply or sum over.")
+        fail(entity, _("{what} has shape {got} but should have shape {shape} (the shape of the "
+                       "thing it is the gradient of); check which dimensions you multiply or sum "
+                       "over.").format(what=what, got=got.shape, shape=tuple(shape)))
     if not np.issubdtype(got.dtype, np.floating):
-        fail(entity, f"{what} has dtype {got.dtype}; it should be float64.")
+        fail(entity, _("{what} has dtype {dtype}; it should be float64.").format(
+            what=what, dtype=got.dtype))
     if not np.all(np.isfinite(got)):
-        fail(entity, f"{what} contains inf or nan.")
+        fail(entity, _("{what} contains inf or nan.").format(what=what))
     return got
 
 
@@ -120,8 +143,11 @@ def expect_sequence(entity, what, got, length):
     if isinstance(got, np.ndarray):
         got = list(got.ravel()) if got.ndim <= 1 else got
     if not isinstance(got, (list, tuple)) or len(got) != length:
-        size = len(got) if hasattr(got, "__len__") else "no"
-        fail(entity, f"{what} should be a sequence of {length} numbers, got {size} items.")
+        if hasattr(got, "__len__"):
+            fail(entity, _("{what} should be a sequence of {length} numbers, got {size} items.")
+                 .format(what=what, length=length, size=len(got)))
+        fail(entity, _("{what} should be a sequence of {length} numbers, got no items.").format(
+            what=what, length=length))
     return [expect_number(entity, f"{what}[{i}]", v) for i, v in enumerate(got)]
 
 
@@ -133,8 +159,8 @@ def close(got, want, rtol=1e-6, atol=1e-9):
 # (~1e-15); a finite-difference estimate of a nonlinear function cannot get below ~1e-11 (its
 # rounding error is eps |f| / h, its truncation error h^2 |third derivative| / 6). Between the two:
 PRECISE_RTOL = 1e-12
-FINITE_DIFFERENCES = (
-    "agrees with the exact gradient to only about {digits} significant digits, where "
+FINITE_DIFFERENCES = N_(
+    "{what} agrees with the exact gradient to only about {digits} significant digits, where "
     "backpropagation in float64 agrees to about 15: this is what a numerical "
     "(finite-difference) estimate gives, or a computation in float32. Compute the local "
     "derivative with its formula and multiply by the upstream gradient (chain rule), in float64.")
@@ -159,17 +185,19 @@ def expect_close(entity, what, got, want, *, mistakes=(), rtol=1e-6, atol=1e-9, 
     for wrong, sentence in mistakes:
         wrong = np.asarray(wrong, dtype=np.float64)
         if wrong.shape == got_a.shape and close(got_a, wrong, rtol, atol):
-            fail(entity, f"{what} is wrong: {sentence}")
+            fail(entity, _("{what} is wrong: {sentence}").format(what=what, sentence=sentence))
     if np.any(want_a != 0) and close(got_a, -want_a, rtol, atol):
-        fail(entity, f"{what} has the right size but the wrong sign: check the sign of "
-             "the local derivative.")
+        fail(entity, _("{what} has the right size but the wrong sign: check the sign of the local "
+                       "derivative.").format(what=what))
     ratio = _constant_ratio(got_a, want_a)
     if ratio is not None:
-        fail(entity, f"{what} is off by the same factor, about {ratio:.2g}, in every entry: look "
-             "for a missing or extra scale (a 1/N, a 2, the upstream gradient).")
-    fail(entity, f"{what} differs from the expected value (no common mistake we know of gives "
-         "this value): check the formula step by step; for a gradient, compare it with "
-         "course.gradcheck's numerical gradient on small inputs of your own.")
+        fail(entity, _("{what} is off by the same factor, about {ratio:.2g}, in every entry: look "
+                       "for a missing or extra scale (a 1/N, a 2, the upstream gradient).").format(
+                           what=what, ratio=ratio))
+    fail(entity, _("{what} differs from the expected value (no common mistake we know of gives "
+                   "this value): check the formula step by step; for a gradient, compare it with "
+                   "course.gradcheck's numerical gradient on small inputs of your own.").format(
+                       what=what))
 
 
 def _expect_machine_precision(entity, what, got, want, scale=0.0):
@@ -178,7 +206,8 @@ def _expect_machine_precision(entity, what, got, want, scale=0.0):
     if error <= PRECISE_RTOL * scale:
         return
     digits = max(1, int(-np.log10(error / scale)))
-    mistake = Mistake(f"{entity}: {what} {FINITE_DIFFERENCES.format(digits=digits)}")
+    mistake = Mistake(with_entity(entity, _(FINITE_DIFFERENCES).format(what=what,
+                                                                         digits=digits)))
     mistake.flag = "review: the gradient looks like a finite-difference estimate"
     raise mistake
 
@@ -210,37 +239,40 @@ def blame_failing_dependencies(entity, mistake, dependencies):
     for name, check in dependencies:
         problem = _problem(check)
         # a dependency that fails only because of an earlier one is not named again
-        if problem is not None and not (USES in problem and any(
-                f" {earlier}" in problem.split(USES, 1)[1] for earlier in failing)):
+        if problem is not None and not any(
+                f" {earlier}" in getattr(problem, "uses", "") for earlier in failing):
             failing.append(name)
     if not failing:
         raise mistake
-    names = " and ".join(failing)
-    one = len(failing) == 1
+    names = failing[0]
+    for name in failing[1:]:
+        # TRANSLATORS: a list of entity names, built one name at a time
+        names = _("{names} and {name}").format(names=names, name=name)
     # what this test saw holds only if the dependencies are right: said as a condition
-    seen = str(mistake).removeprefix(f"{entity}: ")
-    raise Mistake(f"{entity}: {USES} {names}, which {'does' if one else 'do'} not "
-                  f"pass {'its' if one else 'their'} own test yet, so this failure may come from "
-                  f"{'it' if one else 'them'}: fix {names} first ("
-                  f"{'its test cell says' if one else 'their test cells say'} what is wrong). "
-                  f"If {'it is' if one else 'they are'} right, then: {seen}") from None
-
-
-USES = "this test uses your"
+    seen = _without_entity(entity, str(mistake))
+    blamed = Mistake(with_entity(entity, ngettext(
+        "this test uses your {names}, which does not pass its own test yet, so this failure may "
+        "come from it: fix {names} first (its test cell says what is wrong). If it is right, "
+        "then: {seen}",
+        "this test uses your {names}, which do not pass their own test yet, so this failure may "
+        "come from them: fix {names} first (their test cells say what is wrong). If they are "
+        "right, then: {seen}", len(failing)).format(names=names, seen=seen)))
+    blamed.uses = f" {names} {seen}"  # the entities it names (read above, in any language)
+    raise blamed from None
 
 
 def _problem(check):
-    """None when the check passes, else what it says (any error counts as failing)."""
+    """None when the check passes, else its error (any error counts as failing)."""
     try:
         check()
     except Exception as exc:  # noqa: BLE001  (a Mistake, or the student's code raising)
-        return str(exc)
+        return exc
     return None
 
 
-SHARED_STATE = ("two {kind} used together got in each other's way: the first one's backward "
-                "used what the second one's forward saw. Keep what forward caches on the object "
-                "itself (self.x = x), not in a class attribute or a global.")
+SHARED_STATE = N_("two {kind} used together got in each other's way: the first one's backward "
+                  "used what the second one's forward saw. Keep what forward caches on the "
+                  "object itself (self.x = x), not in a class attribute or a global.")
 
 
 def expect_independent(entity, kind, make, forward_args, want_grad, backward_args=()):
@@ -255,13 +287,13 @@ def expect_independent(entity, kind, make, forward_args, want_grad, backward_arg
     except (TypeError, ValueError):
         same = False
     if not same:
-        fail(entity, SHARED_STATE.format(kind=kind))
+        fail(entity, _(SHARED_STATE).format(kind=kind))
 
 
 def expect_unchanged(entity, what, before, after):
     if not np.array_equal(np.asarray(before), np.asarray(after)):
-        fail(entity, f"{what} was modified in place; compute new arrays instead "
-             "(e.g. x = x + 1, not x += 1, on an array you were given).")
+        fail(entity, _("{what} was modified in place; compute new arrays instead (e.g. "
+                       "x = x + 1, not x += 1, on an array you were given).").format(what=what))
 
 
 def standin(entity, name, *args):

@@ -1,0 +1,150 @@
+"""The course package in the student's language: widget and plot labels, `backprop-course lab`'s
+and `bundle`'s messages.
+
+English is the msgid itself; other languages are in course/locale/<lang>/LC_MESSAGES/course.po,
+read at run time with Babel (a dependency of JupyterLab, so in every student's install) and
+compiled in memory, so there is no .mo to go stale. Babel is imported only for a language other
+than English: the grading sandbox, which runs the course in English, does not need it.
+
+The language: $BACKPROP_COURSE_LANG, else the one `backprop-course bundle --lang` recorded in the
+student's copy (course/language.txt), else English. The translated lectures run the very same
+code cells as the English ones, so the course functions pick the language themselves.
+"""
+
+import functools
+import gettext
+import io
+import os
+from pathlib import Path
+
+DOMAIN = "course"
+HERE = Path(__file__).resolve().parent
+LOCALE = HERE / "locale"
+LANGUAGE_FILE = HERE / "language.txt"  # written by `backprop-course bundle --lang`
+LANG_ENV = "BACKPROP_COURSE_LANG"
+DEFAULT = "en"
+# Chinese text in plots: Debian's fonts-noto-cjk (or another CJK font the system has).
+CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "WenQuanYi Micro Hei",
+             "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei", "PingFang SC"]
+
+
+def catalogue_path(lang):
+    return LOCALE / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def languages():
+    """The languages with a catalogue (English needs none)."""
+    return sorted(p.parent.parent.name for p in LOCALE.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+
+
+def _known(lang):
+    """'zh', 'zh_CN', 'zh-Hans' -> 'zh'; a language without a catalogue -> English."""
+    lang = (lang or DEFAULT).strip().replace("-", "_")
+    for candidate in (lang, lang.split("_")[0].lower()):
+        if candidate in languages():
+            return candidate
+    return DEFAULT
+
+
+def language():
+    """The student's language (see the module docstring); read at each call, so a notebook
+    kernel started with BACKPROP_COURSE_LANG gets it without restarting anything."""
+    if os.environ.get(LANG_ENV):
+        return _known(os.environ[LANG_ENV])
+    try:
+        return _known(LANGUAGE_FILE.read_text())
+    except OSError:
+        return DEFAULT
+
+
+@functools.cache
+def _translations(lang):
+    if lang == DEFAULT:
+        return gettext.NullTranslations()
+    try:
+        from babel.messages.mofile import write_mo
+        from babel.messages.pofile import read_po
+    except ImportError:  # (JupyterLab brings Babel; a bare Python without it speaks English)
+        return gettext.NullTranslations()
+
+    with open(catalogue_path(lang), "rb") as f:
+        catalog = read_po(f, locale=lang, domain=DOMAIN)
+    mo = io.BytesIO()
+    write_mo(mo, catalog)  # fuzzy entries are left out: they fall back to English
+    mo.seek(0)
+    return gettext.GNUTranslations(mo)
+
+
+def _(message, lang=None):
+    """message in lang (default: the student's language)."""
+    return _translations(_known(lang) if lang else language()).gettext(message)
+
+
+def N_(message):
+    """Marks a message for extraction without translating it (translated where it is used)."""
+    return message
+
+
+def use_cjk_font():
+    """Let matplotlib draw Chinese text: a CJK font after its default one. A font installed after
+    matplotlib built its font cache is not in it, so the system's CJK fonts are added first."""
+    import matplotlib
+    from matplotlib import font_manager
+
+    known = {f.name for f in font_manager.fontManager.ttflist}
+    if not known.intersection(CJK_FONTS):
+        for path in font_manager.findSystemFonts():
+            if "CJK" in Path(path).name or "wqy" in Path(path).name.lower():
+                try:
+                    font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):
+                    continue
+        known = {f.name for f in font_manager.fontManager.ttflist}
+    available = [name for name in CJK_FONTS if name in known]
+    if not available:
+        return False  # the text shows as boxes; the lectures' numbers are still right
+    # The CJK font first: a label mixing text and $math$ is drawn by mathtext, which writes the
+    # text in the first family only. Elsewhere matplotlib falls back glyph by glyph between the
+    # families named in font.family (a generic "sans-serif" stands for one font): DejaVu Sans,
+    # matplotlib's own, for a symbol the CJK font lacks.
+    matplotlib.rcParams["font.family"] = [available[0], "DejaVu Sans"]
+    return True
+
+
+def setup_matplotlib():
+    """The course's matplotlib setup for the student's language (run when course is imported)."""
+    if language() == "zh":
+        use_cjk_font()
+
+
+def extract():
+    """Every _() and N_() message of the course package, as a Babel Catalog (the template)."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.extract import extract_from_dir
+
+    template = Catalog(project="backprop-course", domain=DOMAIN)
+    for filename, lineno, message, comments, context in extract_from_dir(
+            HERE, [("*.py", "python")], keywords={"_": None, "N_": None},
+            comment_tags=("TRANSLATORS:",), strip_comment_tags=True):
+        template.add(message, None, [(f"course/{filename}", lineno)], auto_comments=comments,
+                     context=context)
+    return template
+
+
+def main():
+    """After changing a message: merge the new template into every catalogue (a changed message
+    becomes fuzzy, a new one empty: translate them), `python -m course.i18n`."""
+    from babel.messages.pofile import read_po, write_po
+
+    template = extract()
+    for lang in languages():
+        with open(catalogue_path(lang), "rb") as f:
+            catalog = read_po(f, locale=lang, domain=DOMAIN)
+        catalog.update(template)
+        with open(catalogue_path(lang), "wb") as f:
+            write_po(f, catalog, include_lineno=False, width=100, ignore_obsolete=True)
+    print(f"{len(template)} messages; updated: {', '.join(languages()) or 'none'}")
+
+
+if __name__ == "__main__":
+    main()

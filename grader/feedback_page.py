@@ -1,0 +1,72 @@
+"""The feedback page's own words (its headings, the summary's words, the "Hidden checks:" line
+under a test cell) in the submission's language.
+
+The checks' sentences are grader/i18n.py's; these are the page's, kept in their own gettext
+catalogue next to the page's template: grader/templates/feedback/<lang>.po (read with Babel at
+run time, like grader/i18n.py's). The template calls the filter `page_text` (registered by
+feedback_page_config in grader/autograde.py and by nbgrader_config.py) with the language the
+autograded notebook carries in metadata.backprop_course.lang (set from the submission's own
+metadata when it was graded; grader/sanitize.py keeps it).
+"""
+
+import functools
+import gettext
+import io
+import re
+from pathlib import Path
+
+TEMPLATES = Path(__file__).resolve().parent / "templates" / "feedback"
+DEFAULT = "en"
+LANGUAGE = re.compile(r"^[a-z]{2}(_[A-Z]{2})?$")  # what a notebook's language may look like
+
+
+def N_(message):
+    return message
+
+
+# The page's words, marked for extraction (the template uses them through page_text)
+WORDS = [N_("Score"), N_("written answer"), N_("partly right"), N_("Comment"), N_("Comments:"),
+         N_("Late submission penalty"), N_("Student's answer"), N_("Student's task"),
+         N_("Grade cell:"), N_("Task:"), N_("Top"), N_("Hidden checks:"),
+         N_("Hidden checks: passed.")]
+
+
+def catalogue_path(lang):
+    return TEMPLATES / f"{lang}.po"
+
+
+def languages():
+    return sorted(p.stem for p in TEMPLATES.glob("*.po"))
+
+
+def known(lang):
+    """lang when the page has a catalogue for it, else English."""
+    return lang if isinstance(lang, str) and lang in languages() else DEFAULT
+
+
+def notebook_language(nb):
+    """The language a notebook says it is in (metadata.backprop_course.lang, which
+    grader.translate writes), or English; only a well-formed language code is taken."""
+    meta = nb.get("metadata", {}).get("backprop_course")
+    lang = meta.get("lang") if isinstance(meta, dict) else None
+    return lang if isinstance(lang, str) and LANGUAGE.match(lang) else DEFAULT
+
+
+@functools.cache
+def _translations(lang):
+    if lang == DEFAULT:
+        return gettext.NullTranslations()
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    with open(catalogue_path(lang), "rb") as f:
+        catalog = read_po(f, locale=lang)
+    mo = io.BytesIO()
+    write_mo(mo, catalog)  # fuzzy entries are left out: they fall back to English
+    mo.seek(0)
+    return gettext.GNUTranslations(mo)
+
+
+def page_text(text, lang=DEFAULT):
+    """text in lang (a Jinja filter: {{ "Score" | page_text(lang) }})."""
+    return _translations(known(lang)).gettext(text)
