@@ -463,46 +463,47 @@ def autograde(root, submissions, out_dir, jobs=None, progress=True,
         raise NothingToGrade(f"'{assignment}' is not an assignment of this course: give one "
                              f"of {', '.join(assignment_ids(root))}")
     scratch = Path(tempfile.mkdtemp(prefix="backprop-autograde-"))
+    jobs = jobs or os.cpu_count() or 1
+    # locally, the same worker processes grade and then make the feedback pages; they start now
+    # so that their imports (about a second) overlap the preparations below
+    pool = None if scheduler else _started(_new_pool(jobs), jobs)
     try:
-        # the master gradebooks are kept next to the course's (sqlite) gradebook
-        grading = Path(course.db_url.removeprefix("sqlite:///")).parent if \
-            course.db_url.startswith("sqlite:///") else None
-        master_db, grade_cells, names = _master_gradebook(root, scratch, cache=grading)
-        if Path(submissions).is_file():
-            subs, students, remarks = find_lms_submissions(
-                Path(submissions), set(grade_cells), scratch, assignment)
-        else:
-            subs, students, remarks = find_submissions(submissions, set(grade_cells),
-                                                       scratch), {}, {}
-        subs = _selected(subs, student, assignment)
-        # each submission's language edition, and a master gradebook for each one found
-        available = available_languages(root)
-        langs = [submission_language(sub.notebooks, available) for sub in subs]
-        editions = {"en": (master_db, scratch / "release")}
-        for lang in sorted(set(langs) - {"en"}):
-            editions[lang] = (_master_gradebook(root, scratch, lang, cache=grading)[0],
-                              scratch / f"release-{lang}")
-        # (a refused entry may have no known assignment: it gets a row without cells)
-        # each result is written down as it comes (with a sqlite gradebook, next to it): the
-        # same command run again after an interruption grades only what is left
-        unfinished = unfinished_run(grading, out_dir) if grading else None
-        kept = unfinished / "autograded" if unfinished else scratch / "autograded"
-        tasks = [Task(sub, root, *editions[lang], names.get(sub.assignment_id, []),
-                      grade_cells.get(sub.assignment_id, []), scratch / "work" / f"{i:05d}",
-                      out_dir, unsafe_no_sandbox, lang, kept)
-                 for i, (sub, lang) in enumerate(zip(subs, langs))]
-        for task in tasks if unfinished else ():
-            task.fingerprint = submission_fingerprint(task)
-        results = [_graded_before(task) for task in tasks]
-        left = [task for task, result in zip(tasks, results) if result is None]
-        if len(left) < len(tasks):
-            print(f"Resuming an interrupted run into {out_dir}: {len(tasks) - len(left)} of "
-                  f"{len(tasks)} submissions were graded already; grading the other "
-                  f"{len(left)}.", file=sys.stderr)
-        jobs = jobs or os.cpu_count() or 1
-        # locally, the same worker processes grade and then make the feedback pages
-        pool = None if scheduler or not left else _new_pool(jobs)
         with pool or contextlib.nullcontext():
+            # the master gradebooks are kept next to the course's (sqlite) gradebook
+            grading = Path(course.db_url.removeprefix("sqlite:///")).parent if \
+                course.db_url.startswith("sqlite:///") else None
+            master_db, grade_cells, names = _master_gradebook(root, scratch, cache=grading)
+            if Path(submissions).is_file():
+                subs, students, remarks = find_lms_submissions(
+                    Path(submissions), set(grade_cells), scratch, assignment)
+            else:
+                subs, students, remarks = find_submissions(submissions, set(grade_cells),
+                                                           scratch), {}, {}
+            subs = _selected(subs, student, assignment)
+            # each submission's language edition, and a master gradebook for each one found
+            available = available_languages(root)
+            langs = [submission_language(sub.notebooks, available) for sub in subs]
+            editions = {"en": (master_db, scratch / "release")}
+            for lang in sorted(set(langs) - {"en"}):
+                editions[lang] = (_master_gradebook(root, scratch, lang, cache=grading)[0],
+                                  scratch / f"release-{lang}")
+            # (a refused entry may have no known assignment: it gets a row without cells)
+            # each result is written down as it comes (with a sqlite gradebook, next to it): the
+            # same command run again after an interruption grades only what is left
+            unfinished = unfinished_run(grading, out_dir) if grading else None
+            kept = unfinished / "autograded" if unfinished else scratch / "autograded"
+            tasks = [Task(sub, root, *editions[lang], names.get(sub.assignment_id, []),
+                          grade_cells.get(sub.assignment_id, []), scratch / "work" / f"{i:05d}",
+                          out_dir, unsafe_no_sandbox, lang, kept)
+                     for i, (sub, lang) in enumerate(zip(subs, langs))]
+            for task in tasks if unfinished else ():
+                task.fingerprint = submission_fingerprint(task)
+            results = [_graded_before(task) for task in tasks]
+            left = [task for task, result in zip(tasks, results) if result is None]
+            if len(left) < len(tasks):
+                print(f"Resuming an interrupted run into {out_dir}: {len(tasks) - len(left)} of "
+                      f"{len(tasks)} submissions were graded already; grading the other "
+                      f"{len(left)}.", file=sys.stderr)
             with tqdm(total=len(tasks), initial=len(tasks) - len(left), desc="grading",
                       unit="submission", disable=not progress) as bar:
                 if scheduler and left:  # imported only here: a local run starts no Dask
@@ -517,10 +518,10 @@ def autograde(root, submissions, out_dir, jobs=None, progress=True,
                 r.reason = "; ".join(filter(None, [r.reason, remarks.get(r.student_id, "")]))
             record_results(course, results, kept, students, scratch)
             _from_gradebook(course, results, jobs, pool)
-        write_reports(merged_report(load_report(out_dir), results), out_dir, pages=results)
-        if unfinished:  # everything is in the gradebook and the report now
-            shutil.rmtree(unfinished, ignore_errors=True)
-        return results
+            write_reports(merged_report(load_report(out_dir), results), out_dir, pages=results)
+            if unfinished:  # everything is in the gradebook and the report now
+                shutil.rmtree(unfinished, ignore_errors=True)
+            return results
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -736,6 +737,13 @@ def _no_sync_for_scratch_gradebooks(connection, record):
     if files and files[0] and Path(files[0]).parent.parent.name == "work" and \
             Path(files[0]).parent.parent.parent.name.startswith("backprop-autograde-"):
         connection.execute("PRAGMA synchronous=OFF")
+
+
+def _started(pool, jobs):
+    """The pool with its worker processes starting (a pool starts one for each task given)."""
+    for _ in range(jobs):
+        pool.submit(os.getpid)
+    return pool
 
 
 def _new_pool(jobs):

@@ -201,7 +201,7 @@ def test_engine_graph_has_17_nodes_4_made_by_the_engine(nb):
     extra = sorted((node._op, node.data) for node in set(order) - set(n.values()))
     assert extra == [("", -1.0), ("", 0.5), ("", 0.5), ("*", -1.0)]
     assert printed.count("made by the engine") == 4
-    assert "17. Each `0.5`" in prose(nb)
+    assert "17 nodes. Each `0.5`" in prose(nb)
 
 
 def test_engine_fills_in_the_grad_table(nb):
