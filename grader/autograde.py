@@ -40,7 +40,13 @@ from .isolated import isolated_verdicts, suspicious_code
 from .lms import find_lms_submissions
 from .nbgrader_run import nbgrader_env
 from .release import assignment_ids, edition_dirs, release
-from .sandbox import SandboxUnavailable, sandbox_problem, use_unsafe_no_sandbox
+from .sandbox import (
+    SandboxUnavailable,
+    probe_results,
+    sandbox_problem,
+    use_probe_results,
+    use_unsafe_no_sandbox,
+)
 from .sanitize import sanitize_folder
 from .submissions import UNKNOWN_ASSIGNMENT, Submission, find_submissions
 
@@ -437,6 +443,8 @@ class Task:
     # written down as soon as it is known (an interrupted run resumes from there)
     kept: Path = None
     fingerprint: str = ""  # what the result depends on (unfinished_run)
+    # this machine's sandbox probe (local workers only): a worker need not make its own (~1 s)
+    probed: dict = None
 
 
 def autograde(root, submissions, out_dir, jobs=None, progress=True,
@@ -449,6 +457,17 @@ def autograde(root, submissions, out_dir, jobs=None, progress=True,
 
     Refuses (SandboxUnavailable) when the sandbox does not work on this machine, unless
     unsafe_no_sandbox, which runs student code without isolation and marks every row."""
+    jobs = jobs or os.cpu_count() or 1
+    # locally, the same worker processes grade and then make the feedback pages; they start
+    # first, so that their imports (about a second) overlap the checks and preparations
+    pool = None if scheduler else _started(_new_pool(jobs), jobs)
+    with pool or contextlib.nullcontext():
+        return _autograde(root, submissions, out_dir, jobs, progress, unsafe_no_sandbox,
+                          student, assignment, scheduler, pool)
+
+
+def _autograde(root, submissions, out_dir, jobs, progress, unsafe_no_sandbox, student,
+               assignment, scheduler, pool):
     use_unsafe_no_sandbox(unsafe_no_sandbox)
     problem = sandbox_problem()
     if problem:
@@ -463,65 +482,63 @@ def autograde(root, submissions, out_dir, jobs=None, progress=True,
         raise NothingToGrade(f"'{assignment}' is not an assignment of this course: give one "
                              f"of {', '.join(assignment_ids(root))}")
     scratch = Path(tempfile.mkdtemp(prefix="backprop-autograde-"))
-    jobs = jobs or os.cpu_count() or 1
-    # locally, the same worker processes grade and then make the feedback pages; they start now
-    # so that their imports (about a second) overlap the preparations below
-    pool = None if scheduler else _started(_new_pool(jobs), jobs)
     try:
-        with pool or contextlib.nullcontext():
-            # the master gradebooks are kept next to the course's (sqlite) gradebook
-            grading = Path(course.db_url.removeprefix("sqlite:///")).parent if \
-                course.db_url.startswith("sqlite:///") else None
-            master_db, grade_cells, names = _master_gradebook(root, scratch, cache=grading)
-            if Path(submissions).is_file():
-                subs, students, remarks = find_lms_submissions(
-                    Path(submissions), set(grade_cells), scratch, assignment)
-            else:
-                subs, students, remarks = find_submissions(submissions, set(grade_cells),
-                                                           scratch), {}, {}
-            subs = _selected(subs, student, assignment)
-            # each submission's language edition, and a master gradebook for each one found
-            available = available_languages(root)
-            langs = [submission_language(sub.notebooks, available) for sub in subs]
-            editions = {"en": (master_db, scratch / "release")}
-            for lang in sorted(set(langs) - {"en"}):
-                editions[lang] = (_master_gradebook(root, scratch, lang, cache=grading)[0],
-                                  scratch / f"release-{lang}")
-            # (a refused entry may have no known assignment: it gets a row without cells)
-            # each result is written down as it comes (with a sqlite gradebook, next to it): the
-            # same command run again after an interruption grades only what is left
-            unfinished = unfinished_run(grading, out_dir) if grading else None
-            kept = unfinished / "autograded" if unfinished else scratch / "autograded"
-            tasks = [Task(sub, root, *editions[lang], names.get(sub.assignment_id, []),
-                          grade_cells.get(sub.assignment_id, []), scratch / "work" / f"{i:05d}",
-                          out_dir, unsafe_no_sandbox, lang, kept)
-                     for i, (sub, lang) in enumerate(zip(subs, langs))]
-            for task in tasks if unfinished else ():
-                task.fingerprint = submission_fingerprint(task)
-            results = [_graded_before(task) for task in tasks]
-            left = [task for task, result in zip(tasks, results) if result is None]
-            if len(left) < len(tasks):
-                print(f"Resuming an interrupted run into {out_dir}: {len(tasks) - len(left)} of "
-                      f"{len(tasks)} submissions were graded already; grading the other "
-                      f"{len(left)}.", file=sys.stderr)
-            with tqdm(total=len(tasks), initial=len(tasks) - len(left), desc="grading",
-                      unit="submission", disable=not progress) as bar:
-                if scheduler and left:  # imported only here: a local run starts no Dask
-                    from .cluster import grade_on_dask
+        # the master gradebooks are kept next to the course's (sqlite) gradebook
+        grading = Path(course.db_url.removeprefix("sqlite:///")).parent if \
+            course.db_url.startswith("sqlite:///") else None
+        master_db, grade_cells, names = _master_gradebook(root, scratch, cache=grading)
+        if Path(submissions).is_file():
+            subs, students, remarks = find_lms_submissions(
+                Path(submissions), set(grade_cells), scratch, assignment)
+        else:
+            subs, students, remarks = find_submissions(submissions, set(grade_cells),
+                                                       scratch), {}, {}
+        subs = _selected(subs, student, assignment)
+        # each submission's language edition, and a master gradebook for each one found
+        available = available_languages(root)
+        langs = [submission_language(sub.notebooks, available) for sub in subs]
+        editions = {"en": (master_db, scratch / "release")}
+        for lang in sorted(set(langs) - {"en"}):
+            editions[lang] = (_master_gradebook(root, scratch, lang, cache=grading)[0],
+                              scratch / f"release-{lang}")
+        # (a refused entry may have no known assignment: it gets a row without cells)
+        # each result is written down as it comes (with a sqlite gradebook, next to it): the
+        # same command run again after an interruption grades only what is left
+        unfinished = unfinished_run(grading, out_dir) if grading else None
+        kept = unfinished / "autograded" if unfinished else scratch / "autograded"
+        tasks = [Task(sub, root, *editions[lang], names.get(sub.assignment_id, []),
+                      grade_cells.get(sub.assignment_id, []), scratch / "work" / f"{i:05d}",
+                      out_dir, unsafe_no_sandbox, lang, kept)
+                 for i, (sub, lang) in enumerate(zip(subs, langs))]
+        for task in tasks if unfinished else ():
+            task.fingerprint = submission_fingerprint(task)
+        probed = probe_results() if pool and not unsafe_no_sandbox else None
+        for task in tasks:
+            task.probed = probed
+        results = [_graded_before(task) for task in tasks]
+        left = [task for task, result in zip(tasks, results) if result is None]
+        if len(left) < len(tasks):
+            print(f"Resuming an interrupted run into {out_dir}: {len(tasks) - len(left)} of "
+                  f"{len(tasks)} submissions were graded already; grading the other "
+                  f"{len(left)}.", file=sys.stderr)
+        with tqdm(total=len(tasks), initial=len(tasks) - len(left), desc="grading",
+                  unit="submission", disable=not progress) as bar:
+            if scheduler and left:  # imported only here: a local run starts no Dask
+                from .cluster import grade_on_dask
 
-                    graded = grade_on_dask(left, scheduler, bar)
-                else:
-                    graded = _grade_all(left, jobs, bar, pool) if left else []
-            graded = iter(graded)
-            results = [r if r is not None else next(graded) for r in results]
-            for r in results:  # e.g. "Canvas marked it late": for the instructor, not a flag
-                r.reason = "; ".join(filter(None, [r.reason, remarks.get(r.student_id, "")]))
-            record_results(course, results, kept, students, scratch)
-            _from_gradebook(course, results, jobs, pool)
-            write_reports(merged_report(load_report(out_dir), results), out_dir, pages=results)
-            if unfinished:  # everything is in the gradebook and the report now
-                shutil.rmtree(unfinished, ignore_errors=True)
-            return results
+                graded = grade_on_dask(left, scheduler, bar)
+            else:
+                graded = _grade_all(left, jobs, bar, pool) if left else []
+        graded = iter(graded)
+        results = [r if r is not None else next(graded) for r in results]
+        for r in results:  # e.g. "Canvas marked it late": for the instructor, not a flag
+            r.reason = "; ".join(filter(None, [r.reason, remarks.get(r.student_id, "")]))
+        record_results(course, results, kept, students, scratch)
+        _from_gradebook(course, results, jobs, pool)
+        write_reports(merged_report(load_report(out_dir), results), out_dir, pages=results)
+        if unfinished:  # everything is in the gradebook and the report now
+            shutil.rmtree(unfinished, ignore_errors=True)
+        return results
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -618,6 +635,7 @@ UNSAFE_NOTE = "UNSAFE: graded with --unsafe-no-sandbox, the student's code was n
 def _grade_task(task):
     """One submission, start to finish, in a worker process."""
     use_unsafe_no_sandbox(task.unsafe_no_sandbox)
+    use_probe_results(task.probed or {})
     sanitized = False
     try:
         result = grade_submission(task)
@@ -706,13 +724,9 @@ def result_from_row(row):
     return Result(**known)
 
 
-def _worker_init(probed=None):
+def _worker_init():
     import resource
     import warnings
-
-    from .sandbox import use_probe_results
-
-    use_probe_results(probed or {})
 
     # inherited by the notebook kernels this worker starts: a student's runaway allocation
     # fails with MemoryError in that kernel instead of taking the machine down
@@ -747,12 +761,8 @@ def _started(pool, jobs):
 
 
 def _new_pool(jobs):
-    from .sandbox import UNSAFE, probe_results
-
-    # the workers use this process's sandbox probe instead of each making its own (~1 s)
-    probed = {} if UNSAFE["on"] else probe_results()
     return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_worker_init, initargs=(probed,))
+                               initializer=_worker_init)
 
 
 def _grade_all(tasks, jobs, bar, pool=None):
