@@ -13,7 +13,6 @@ import os
 import shutil
 import sys
 import tempfile
-import zlib
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -66,7 +65,7 @@ class Result:
     # dicts: grade_id, score, max_score, auto_score (None: a written answer for a person),
     # check (what the checks say about the cell), manual (who still needs to look)
     cells: list = field(default_factory=list)
-    feedback: dict = field(default_factory=dict)  # file name -> zlib-compressed HTML page
+    feedback: dict = field(default_factory=dict)  # file name -> its page in the course folder
     late_penalty: float = 0.0  # points taken off by nbgrader's late-penalty plugin
     lateness: str = ""  # "submitted 2 days late (penalty 20 points)"
     timestamp: object = None  # when it was submitted (nbgrader's timestamp.txt), naive UTC
@@ -850,10 +849,10 @@ def _write_report_files(results, out_dir, pages):
     for r in pages:
         folder = Path(out_dir) / "feedback" / r.student_id / r.assignment_id
         folder.mkdir(parents=True, exist_ok=True)
-        files = r.feedback or {f"{r.assignment_id}.html": zlib.compress(
-            plain_feedback(r).encode())}
-        for name, page in files.items():
-            (folder / name).write_bytes(zlib.decompress(page))
+        if not r.feedback:
+            (folder / f"{r.assignment_id}.html").write_text(plain_feedback(r))
+        for name, page in r.feedback.items():  # the page nbgrader wrote in the course folder
+            shutil.copyfile(page, folder / name)
     with open(out_dir / "grades.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["student_id", "assignment_id", "score", "max_score", "late_penalty",

@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import warnings
-import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -207,7 +206,7 @@ def _find(gb, result):
 
 
 def feedback_pages(root, keys, page_config=None):
-    """({(student, assignment): {file name: zlib-compressed HTML}}, problem): the feedback
+    """({(student, assignment): {file name: path of the page}}, problem): the feedback
     page of each (student, assignment) of keys that the gradebook of the course at root has
     graded, made by nbgrader's GenerateFeedback from the gradebook (hand-graded points, comments
     and the late penalty included); one it cannot make is left out. page_config: settings added
@@ -236,9 +235,8 @@ def feedback_pages(root, keys, page_config=None):
                 plain = plain or _feedback_api(course, None)
                 made = sorted(folder.glob("*.html")) if _generate_feedback(
                     plain, [student_id], assignment_id)["success"] else []
-            if made:
-                pages[(student_id, assignment_id)] = {
-                    p.name: zlib.compress(p.read_bytes()) for p in made}
+            if made:  # (paths, not pages: a class's pages are never all in memory at once)
+                pages[(student_id, assignment_id)] = {p.name: str(p) for p in made}
     return pages, problem
 
 
