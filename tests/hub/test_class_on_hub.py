@@ -179,7 +179,10 @@ def test_a_class_from_release_to_feedback(class_server, browser):
     run_in_terminal(teacher, instructor, INSTRUCTOR_COMMAND.format("grade"))
     with open(server.grading() / "reports" / "grades.csv", newline="") as report:
         grades = {row["student_id"]: row for row in csv.DictReader(report)}
-    assert float(grades[right]["score"]) == float(grades[right]["max_score"]) > 0
+    with open(server.grading() / "reports" / "cell_grades.csv", newline="") as report:
+        lost = [row for row in csv.DictReader(report) if row["score"] != row["max_score"]]
+    assert float(grades[right]["score"]) == float(grades[right]["max_score"]) > 0, \
+        (grades[right], [row for row in lost if row["student_id"] == right])
     assert float(grades[wrong]["score"]) < float(grades[wrong]["max_score"])
     # the graded submissions, in the formgrader in a tab of its own
     formgrader = teacher.context.new_page()
