@@ -25,7 +25,7 @@ import nbformat
 
 from grader.autograde import autograde
 from grader.nbgrader_run import nbgrader_env
-from grader.simulate import catalogue, completed, with_mistakes
+from grader.simulate import catalogue, completed, first_solution_ids, with_mistakes
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,7 +40,7 @@ def simulated_class(aid, students, folder):
         if i % 10 == 9:
             nb = nbformat.read(release, as_version=4) if i % 20 == 9 else completed(
                 release, source, {gid: (lambda text: text + "\n    this is not Python(")
-                                  for gid in [first_solution(source)]})
+                                  for gid in first_solution_ids(source)})
         elif i % 3 == 2:
             nb = with_mistakes(release, source, aid, [mistakes[i % len(mistakes)]])
         else:
@@ -48,13 +48,6 @@ def simulated_class(aid, students, folder):
         path = folder / f"student{i:03d}" / aid / f"{aid}.ipynb"
         path.parent.mkdir(parents=True)
         nbformat.write(nb, path)
-
-
-def first_solution(source):
-    """The grade_id of the source notebook's first solution cell."""
-    nb = nbformat.read(source, as_version=4)
-    return next(c.metadata["nbgrader"]["grade_id"] for c in nb.cells
-                if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code")
 
 
 def machine_cpu():

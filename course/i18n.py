@@ -39,11 +39,17 @@ def languages():
 
 def _known(lang):
     """'zh', 'zh_CN', 'zh-Hans' -> 'zh'; a language without a catalogue -> English."""
-    lang = (lang or DEFAULT).strip().replace("-", "_")
+    return best_language(lang, languages())
+
+
+def best_language(lang, available, default=DEFAULT):
+    """The language of available that lang names: 'zh', 'zh_CN', 'zh-Hans' -> 'zh' when 'zh' is
+    available; default when none is. (grader/i18n.py matches the feedback's language with it.)"""
+    lang = (lang or default).strip().replace("-", "_")
     for candidate in (lang, lang.split("_")[0].lower()):
-        if candidate in languages():
+        if candidate in available:
             return candidate
-    return DEFAULT
+    return default
 
 
 def language():
@@ -61,16 +67,23 @@ def language():
 def _translations(lang):
     if lang == DEFAULT:
         return gettext.NullTranslations()
+    return po_translations(catalogue_path(lang), lang, DOMAIN)
+
+
+def po_translations(path, lang, domain=None):
+    """gettext translations from the .po at path, compiled in memory with Babel (no .mo to go
+    stale; fuzzy entries are left out, so they fall back to English). The one reader of the
+    course's catalogues: grader/i18n.py and grader/feedback_page.py use it too."""
     try:
         from babel.messages.mofile import write_mo
         from babel.messages.pofile import read_po
     except ImportError:  # (JupyterLab brings Babel; a bare Python without it speaks English)
         return gettext.NullTranslations()
 
-    with open(catalogue_path(lang), "rb") as f:
-        catalog = read_po(f, locale=lang, domain=DOMAIN)
+    with open(path, "rb") as f:
+        catalog = read_po(f, locale=lang, domain=domain)
     mo = io.BytesIO()
-    write_mo(mo, catalog)  # fuzzy entries are left out: they fall back to English
+    write_mo(mo, catalog)
     mo.seek(0)
     return gettext.GNUTranslations(mo)
 

@@ -49,6 +49,9 @@ from .sandbox import (
 from .sanitize import sanitize_folder
 from .submissions import UNKNOWN_ASSIGNMENT, Submission, find_submissions
 
+# a run's scratch folder, and the folder of its submissions' work folders (SCRATCH/work/NNNNN),
+# each with its own throwaway copy of the gradebook
+SCRATCH_PREFIX, WORKDIRS = "backprop-autograde-", "work"
 # seconds per notebook cell before nbgrader interrupts the kernel
 CELL_TIMEOUT = int(os.environ.get("BACKPROP_COURSE_CELL_TIMEOUT", "30"))
 WORKER_MEMORY_BYTES = 6 * 1024**3  # a worker and the kernels it starts (a runaway allocation)
@@ -480,7 +483,7 @@ def _autograde(root, submissions, out_dir, jobs, progress, unsafe_no_sandbox, st
     if assignment and assignment not in assignment_ids(root):
         raise NothingToGrade(f"'{assignment}' is not an assignment of this course: give one "
                              f"of {', '.join(assignment_ids(root))}")
-    scratch = Path(tempfile.mkdtemp(prefix="backprop-autograde-"))
+    scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
     try:
         # the master gradebooks are kept next to the course's (sqlite) gradebook
         grading = Path(course.db_url.removeprefix("sqlite:///")).parent if \
@@ -506,7 +509,7 @@ def _autograde(root, submissions, out_dir, jobs, progress, unsafe_no_sandbox, st
         unfinished = unfinished_run(grading, out_dir) if grading else None
         kept = unfinished / "autograded" if unfinished else scratch / "autograded"
         tasks = [Task(sub, root, *editions[lang], names.get(sub.assignment_id, []),
-                      grade_cells.get(sub.assignment_id, []), scratch / "work" / f"{i:05d}",
+                      grade_cells.get(sub.assignment_id, []), scratch / WORKDIRS / f"{i:05d}",
                       out_dir, unsafe_no_sandbox, lang, kept)
                  for i, (sub, lang) in enumerate(zip(subs, langs))]
         for task in tasks if unfinished else ():
@@ -747,8 +750,8 @@ def _no_sync_for_scratch_gradebooks(connection, record):
     if not hasattr(connection, "execute") or type(connection).__module__ != "sqlite3":
         return
     files = [row[2] for row in connection.execute("PRAGMA database_list").fetchall()]
-    if files and files[0] and Path(files[0]).parent.parent.name == "work" and \
-            Path(files[0]).parent.parent.parent.name.startswith("backprop-autograde-"):
+    workdirs = Path(files[0]).parent.parent if files and files[0] else None
+    if workdirs and workdirs.name == WORKDIRS and workdirs.parent.name.startswith(SCRATCH_PREFIX):
         connection.execute("PRAGMA synchronous=OFF")
 
 

@@ -12,7 +12,7 @@ import nbformat
 
 from .autograde import autograde, format_table
 from .release import release
-from .simulate import catalogue, completed, with_mistakes
+from .simulate import catalogue, completed, first_solution_ids, with_mistakes
 
 
 def simulate_class(root, folder):
@@ -36,20 +36,13 @@ def simulate_class(root, folder):
         broken.parent.mkdir(parents=True, exist_ok=True)
         broken.write_text('{"cells": [ this is not json')
         crash = completed(rel, src, {c: (lambda t: t + "\nimport os\nos._exit(1)")
-                                     for c in _first_solution_id(rel)})
+                                     for c in first_solution_ids(rel)})
         put("eli_kernel_dies", crash)
         zipped = put("fay_zipped", completed(rel, src))
         with zipfile.ZipFile(folder / "fay_zipped.zip", "a") as zf:
             zf.write(zipped, f"{aid}/{aid}.ipynb")
     shutil.rmtree(folder / "fay_zipped")
     return folder
-
-
-def _first_solution_id(release_path):
-    for cell in nbformat.read(release_path, as_version=4).cells:
-        if cell.metadata.get("nbgrader", {}).get("solution") and cell.cell_type == "code":
-            return [cell.metadata["nbgrader"]["grade_id"]]
-    return []
 
 
 def make_demo_course(root, folder):

@@ -11,17 +11,14 @@ metadata when it was graded; grader/sanitize.py keeps it).
 
 import functools
 import gettext
-import io
 import re
 from pathlib import Path
+
+from course.i18n import N_, po_translations
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "feedback"
 DEFAULT = "en"
 LANGUAGE = re.compile(r"^[a-z]{2}(_[A-Z]{2})?$")  # what a notebook's language may look like
-
-
-def N_(message):
-    return message
 
 
 # The page's words, marked for extraction (the template uses them through page_text)
@@ -56,15 +53,7 @@ def notebook_language(nb):
 def _translations(lang):
     if lang == DEFAULT:
         return gettext.NullTranslations()
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-
-    with open(catalogue_path(lang), "rb") as f:
-        catalog = read_po(f, locale=lang)
-    mo = io.BytesIO()
-    write_mo(mo, catalog)  # fuzzy entries are left out: they fall back to English
-    mo.seek(0)
-    return gettext.GNUTranslations(mo)
+    return po_translations(catalogue_path(lang), lang)
 
 
 def page_text(text, lang=DEFAULT):

@@ -26,6 +26,8 @@ import re
 from contextvars import ContextVar
 from pathlib import Path
 
+from course.i18n import N_, best_language, po_translations  # noqa: F401  (N_: grader's too)
+
 DOMAIN = "grader"
 LOCALE = Path(__file__).resolve().parent / "locale"
 TEMPLATE = LOCALE / f"{DOMAIN}.pot"
@@ -47,11 +49,7 @@ def languages():
 
 def _known(lang):
     """'zh', 'zh_CN', 'zh-Hans' -> 'zh' when only zh has a catalogue; unknown -> English."""
-    lang = (lang or DEFAULT).replace("-", "_")
-    for candidate in (lang, lang.split("_")[0].lower()):
-        if candidate in languages():
-            return candidate
-    return DEFAULT
+    return best_language(lang, languages())
 
 
 @contextlib.contextmanager
@@ -73,16 +71,8 @@ def current_language():
 def _translations(lang):
     if lang == DEFAULT:
         return gettext.NullTranslations()
-    # Babel only here: grading in English does not pay for importing it
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-
-    with open(catalogue_path(lang), "rb") as f:
-        catalog = read_po(f, locale=lang, domain=DOMAIN)
-    mo = io.BytesIO()
-    write_mo(mo, catalog)  # fuzzy entries are left out: they fall back to English
-    mo.seek(0)
-    return gettext.GNUTranslations(mo)
+    # Babel is imported only there: grading in English does not pay for importing it
+    return po_translations(catalogue_path(lang), lang, DOMAIN)
 
 
 def _(message):
@@ -110,11 +100,6 @@ def tidy(sentence):
         for pattern, replacement in _CHINESE_SPACING:
             sentence = pattern.sub(replacement, sentence)
     return sentence
-
-
-def N_(message):
-    """Marks a sentence for extraction without translating it (see the module docstring)."""
-    return message
 
 
 def extract():

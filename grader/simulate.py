@@ -63,3 +63,11 @@ def with_alternatives(release_path, source_path, assignment_id):
     alternatives = catalogue(assignment_id).ALTERNATIVE_SOLUTIONS
     return completed(release_path, source_path,
                      {gid: (lambda _, text=text: text) for gid, text in alternatives.items()})
+
+
+def first_solution_ids(notebook_path):
+    """[the grade_id of the notebook's first solution code cell] ([] if it has none)."""
+    for cell in nbformat.read(notebook_path, as_version=4).cells:
+        if cell.metadata.get("nbgrader", {}).get("solution") and cell.cell_type == "code":
+            return [grade_id(cell)]
+    return []

@@ -64,12 +64,7 @@ def graded_class(tmp_path_factory):
     base = tmp_path_factory.mktemp("class")
     subs = write_graded_class(base / "submissions")
     out = base / "out"
-    # short limits keep the infinite loop cheap: 10 s per notebook cell, 5 s per sandbox call
-    env = {**os.environ, "BACKPROP_COURSE_CELL_TIMEOUT": "10",
-           "BACKPROP_COURSE_CALL_TIMEOUT": "5"}
-    done = subprocess.run([sys.executable, "-m", "course.cli", "autograde", str(subs),
-                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
-                          check=False, env=env)
+    done = grade_class(subs, out)
     return {"returncode": done.returncode, "stdout": done.stdout, "stderr": done.stderr,
             "out": out, "grades": _rows(out / "grades.csv"),
             "cells": _rows(out / "cell_grades.csv")}
@@ -169,6 +164,17 @@ BROKEN_ADD_GATE = {
     "broken_infinite_loop": "while True:\n    pass\n",
     "broken_memory_hog": "hog = bytearray(64 * 1024**3)\n",
 }
+
+
+def grade_class(subs, out, code=ROOT, **env):
+    """`backprop-course autograde SUBS --out OUT` with the CLI of the checkout at `code`, as
+    graded_class runs it (env: more environment variables); the finished process."""
+    # short limits keep the infinite loop cheap: 10 s per notebook cell, 5 s per sandbox call
+    env = {**os.environ, "BACKPROP_COURSE_CELL_TIMEOUT": "10",
+           "BACKPROP_COURSE_CALL_TIMEOUT": "5", **env}
+    return subprocess.run([sys.executable, "-m", "course.cli", "autograde", str(subs),
+                           "--out", str(out)], cwd=code, capture_output=True, text=True,
+                          check=False, env=env)
 
 
 def write_graded_class(subs):

@@ -14,9 +14,7 @@ changed code (give the checkout itself as the first argument) and say why in the
 import csv
 import html
 import json
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -111,12 +109,8 @@ def main(code, destination):
 
     base = Path(tempfile.mkdtemp(prefix="graded-class-"))
     subs = conftest.write_graded_class(base / "submissions")
-    env = {**os.environ, "BACKPROP_COURSE_CELL_TIMEOUT": "10",
-           "BACKPROP_COURSE_CALL_TIMEOUT": "5", "PYTHONPATH": str(code),
-           "BACKPROP_COURSE_SCRATCH": str(base / "grading")}
-    done = subprocess.run([sys.executable, "-m", "course.cli", "autograde", str(subs), "--out",
-                           str(base / "out")], cwd=code, env=env, capture_output=True,
-                          text=True, check=False)
+    done = conftest.grade_class(subs, base / "out", code=code, PYTHONPATH=str(code),
+                                BACKPROP_COURSE_SCRATCH=str(base / "grading"))
     if done.returncode:
         sys.exit(done.stderr[-3000:])
     Path(destination).parent.mkdir(parents=True, exist_ok=True)
