@@ -21,6 +21,7 @@ render markdown without its `sanitize_html` option. So the notebook itself is ma
 Sanitising a notebook twice gives the same notebook.
 """
 
+import functools
 import html
 import re
 from pathlib import Path
@@ -110,9 +111,32 @@ def safe_cell_metadata(metadata):
     return {"nbgrader": {k: v for k, v in nbgrader.items() if k not in ("comment", "score")}}
 
 
+def remembered_for_short_text(function):
+    """function(text), remembered for texts of up to 10,000 characters: the instructor's cells,
+    the same in every submission of a batch, are worked out once per process. A longer text is
+    worked out each time, so no submission can fill a worker's memory. For pure functions only."""
+    remembered = functools.lru_cache(maxsize=2048)(function)
+
+    @functools.wraps(function)
+    def text_function(text):
+        return remembered(text) if len(text) <= 10_000 else function(text)
+    return text_function
+
+
 def safe_markdown(source, attachments):
     """The markdown SOURCE rendered and cleaned, as an HTML block that nbconvert's markdown
     renderer passes through unchanged. Its attachments' PNG and JPEG images are inlined."""
+    if not attachments:
+        return _safe_markdown_without_attachments(source)
+    return _safe_markdown(source, attachments)
+
+
+@remembered_for_short_text
+def _safe_markdown_without_attachments(source):
+    return _safe_markdown(source, {})
+
+
+def _safe_markdown(source, attachments):
     try:
         rendered = MarkdownWithMath(renderer=IPythonRenderer(
             escape=False, allow_harmful_protocols=False, exclude_anchor_links=True,
@@ -169,16 +193,32 @@ def math_as_mathml(cleaned):
 
 
 def _formula(match):
-    display, latex = (True, match.group(1)) if match.group(1) is not None else \
-        (False, match.group(2))
+    formula = _block_formula(match.group(1)) if match.group(1) is not None else \
+        _inline_formula(match.group(2))
+    return match.group(0) if formula is None else formula
+
+
+@remembered_for_short_text
+def _block_formula(latex):
+    return _mathml(latex, "block")
+
+
+@remembered_for_short_text
+def _inline_formula(latex):
+    return _mathml(latex, "inline")
+
+
+def _mathml(latex, display):
+    """LATEX as cleaned MathML, or None when the converter does not know it."""
     try:
-        mathml = latex_to_mathml(html.unescape(latex), display="block" if display else "inline")
+        mathml = latex_to_mathml(html.unescape(latex), display=display)
     except Exception:  # noqa: BLE001  (LaTeX the converter does not know: keep the text)
-        return match.group(0)
+        return None
     return bleach.clean(mathml, tags=MATHML_TAGS, strip=True, strip_comments=True,
                         attributes=lambda tag, name, value: name in MATHML_ATTRIBUTES)
 
 
+@remembered_for_short_text
 def clean_html(text):
     """TEXT with only the allowed tags and attributes; any other tag is shown as text."""
     return bleach.clean(text, tags=ALLOWED_TAGS, attributes=allowed_attribute,
