@@ -101,7 +101,9 @@ class Remote:
                                   "args": [self._end.encode(obj)]})
 
     def _method(self, name, *args):
-        return self.__getattr__(name)(*args)
+        # an operator: the method looked up and called in one request (one round trip, not two)
+        return self._end.request({"op": "callmethod", "target": self._handle, "name": name,
+                                  "args": [self._end.encode(a) for a in args]})
 
     # operators on remote objects (the computation-graph Value) go to the remote methods
     def __add__(self, other):
@@ -374,6 +376,8 @@ class Endpoint:
         if op == "call":
             kwargs = {k: self.decode(v) for k, v in msg.get("kwargs", {}).items()}
             return target(*[self.decode(a) for a in msg["args"]], **kwargs)
+        if op == "callmethod":
+            return getattr(target, msg["name"])(*[self.decode(a) for a in msg["args"]])
         if op == "isinstance":
             return isinstance(self.decode(msg["args"][0]), target)
         return self.extra_op(msg)

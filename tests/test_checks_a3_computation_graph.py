@@ -10,6 +10,8 @@ import nbformat
 import numpy as np
 import pytest
 from conftest import source_path
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from grader import reference as ref
 from grader.checks import a3_computation_graph as hidden
@@ -225,3 +227,24 @@ def test_a_value_with_one_wrong_operation_earns_the_other_operations_share():
     assert info.value.fraction in ((parts - 1) / parts, (parts - 2) / parts)
     failing = str(info.value).split("; ", 1)[1].split(" not.")[0]
     assert "__mul__" in failing and "accumulate" in str(info.value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_topological_positions_put_every_reachable_node_after_its_inputs(data):
+    """The order the check pushes gradients in (worked out from graph_state's input positions,
+    the root at 0): each node reachable from the root once, after all of its inputs."""
+    n = data.draw(st.integers(1, 30))
+    inputs = [sorted(data.draw(st.sets(st.integers(k + 1, n - 1), max_size=3))) if k < n - 1
+              else [] for k in range(n)]
+    order = hidden._topological_positions(inputs)
+    reachable, stack = {0}, [0]
+    while stack:
+        for i in inputs[stack.pop()]:
+            if i not in reachable:
+                reachable.add(i)
+                stack.append(i)
+    assert sorted(order) == sorted(reachable)
+    position = {k: p for p, k in enumerate(order)}
+    assert all(position[i] < position[k] for k in order for i in inputs[k])
+    assert order[-1] == 0

@@ -19,6 +19,7 @@ import numpy as np
 from grader import reference as ref
 from grader.course_secret import secret_seed
 from grader.i18n import N_, _
+from grader.sandbox_runner import remote_error
 
 from .common import (
     Mistake,
@@ -106,26 +107,43 @@ def _nodes(entity, root, what):
     return list(found[1])
 
 
-def _reference_order(entity, root, what):
-    try:
-        return ref.topological_order(root)
-    except TypeError as exc:  # unhashable nodes
-        fail(entity, _("the nodes of {what} cannot be put in a set ({error}); do not define "
-                       "__eq__ on Value.").format(what=what, error=exc))
+def _read(objects, *names):
+    """[[obj.name for each name] for each obj], read where the objects are in one request."""
+    objects = list(objects)
+    return standin(objects[0], "attributes", objects, list(names)) if objects else []
+
+
+def _topological_positions(inputs):
+    """The positions of a graph's nodes in a topological order (inputs first, the root, at
+    position 0, last), from each node's input positions (graph_state's; -1: not a node)."""
+    order, visited, stack = [], set(), [(0, False)]
+    while stack:
+        k, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(k)
+        elif k not in visited:
+            visited.add(k)
+            stack.append((k, True))
+            stack.extend((i, False) for i in reversed(inputs[k]) if i >= 0 and i not in visited)
+    return order
 
 
 def _push_gradients(entity, root, dout, what):
-    """Run every node's _backward in reversed reference topological order, root.grad = dout."""
-    order = _reference_order(entity, root, what)
-    for node in order:
-        node.grad = 0.0
-    root.grad = dout
-    for node in reversed(order):
-        try:
-            node._backward()
-        except Exception as exc:  # noqa: BLE001  (student code)
-            fail(entity, _("the _backward of a node in {what} raised {error}").format(
-                what=what, error=describe_error(exc)))
+    """root.grad = dout, then every node's _backward in reversed topological order. The order
+    is worked out here from the graph's shape, never with the student's code; the calls run
+    where the nodes are (standins.backward_in_order): three requests, not four a node."""
+    nodes = _nodes(entity, root, what)
+    inputs = [state[2] for state in standin(root, "graph_state", nodes)]
+    order = [nodes[k] for k in reversed(_topological_positions(inputs))]
+    try:
+        stopped = standin(root, "backward_in_order", order, dout)
+    except Exception as exc:  # noqa: BLE001  (student code: ran too long, or ended the call)
+        stopped = ["_backward", type_name(exc), str(exc).removeprefix(f"{type_name(exc)}: ")]
+    if stopped and stopped[0] == "grad":  # setting a grad raised: not a _backward's fault
+        raise remote_error(*stopped[1:])
+    if stopped:
+        fail(entity, _("the _backward of a node in {what} raised {error}").format(
+            what=what, error=describe_error(remote_error(*stopped[1:]))))
 
 
 def _run(entity, what, method, fn, *args):
@@ -291,12 +309,13 @@ def _check_case(Value, case, dout):
             fail(name, _("in {what}, {label} cannot be reached from the result through _prev: "
                          "create the output with its inputs as _children, Value(data, (self, "
                          "other)).").format(what=what, label=label))
-    for label, leaf, v in zip(LEAF_NAMES, leaves, case.values):
-        if leaf.data != v or leaf.grad != 0.0:
+    *leaf_fields, (out_data, _grad) = _read([*leaves, out], "data", "grad")
+    for label, (leaf_data, leaf_grad), v in zip(LEAF_NAMES, leaf_fields, case.values):
+        if leaf_data != v or leaf_grad != 0.0:
             fail(name, _("computing {what} changed {label} (its data or grad): an operation only "
                          "creates a new node; gradients change only inside _backward.").format(
                              what=what, label=label))
-    data = expect_number(name, f"({what}).data", out.data)
+    data = expect_number(name, f"({what}).data", out_data)
     ref_leaves = [ref.Value(v) for v in case.values]
     ref_out = case.build(*ref_leaves)
     where = _("at {values}").format(values=", ".join(
@@ -307,15 +326,17 @@ def _check_case(Value, case, dout):
     _push_gradients(name, out, dout, what)
     _push_gradients(name, ref_out, dout, what)
     per_leaf = case.grad_mistakes(case.values, dout)
-    for label, leaf, ref_leaf, mistakes in zip(LEAF_NAMES, leaves, ref_leaves, per_leaf):
+    leaf_fields = _read(leaves, "grad", "data")
+    for label, (leaf_grad, _data), ref_leaf, mistakes in zip(LEAF_NAMES, leaf_fields, ref_leaves,
+                                                            per_leaf):
         got = expect_number(name, _("the gradient of {label} in {what}").format(
-            label=label, what=what), leaf.grad)
+            label=label, what=what), leaf_grad)
         expect_close(name, _("the gradient of {label} in {what} {where}").format(
             label=label, what=what, where=where), got, ref_leaf.grad,
             mistakes=[*[(wrong, _(sentence)) for wrong, sentence in mistakes],
                       (ref_leaf.grad / dout, _(UPSTREAM))], precise=True)
-    for label, leaf, v in zip(LEAF_NAMES, leaves, case.values):
-        if leaf.data != v:
+    for label, (_grad, leaf_data), v in zip(LEAF_NAMES, leaf_fields, case.values):
+        if leaf_data != v:
             fail(name, _("the backward of {what} changed {label}.data; only grads may change.")
                  .format(what=what, label=label))
 
@@ -444,31 +465,28 @@ _GRAPHS = [(N_("a single node"), _leaf_graph), (N_("a diamond-shaped graph"), _d
 
 def _constructor_graphs(Value):
     """Graphs made with the student's Value constructor only (not with their operations)."""
-    def make(*args):
-        return call("Value", Value, *args)
-
-    leaf = make(2.0)
-    x, y = make(1.0), make(1.0)
-    a = make(0.0, (x, y), "+")
-    b = make(0.0, (a, x), "*")
-    c = make(0.0, (a, b), "+")
-    chain = [x]
+    # [constructor arguments, which of them are inputs (positions among the nodes made)]:
+    # made where the student's code runs, in one request (standins.constructed)
+    specs = [[[2.0], []], [[1.0], []], [[1.0], []],  # leaf, x, y
+             [[0.0, [1, 2], "+"], [1]], [[0.0, [3, 1], "*"], [1]], [[0.0, [3, 4], "+"], [1]]]
+    chain = 1  # x, then 120 nodes chain[-1] + y
     for k in range(120):
-        chain.append(make(float(k), (chain[-1], y), "+"))
-    return [(_("a single node made with your Value"), leaf),
-            (_("a diamond made with your Value"), c),
-            (_("a chain of 120 nodes made with your Value"), chain[-1])]
+        specs.append([[float(k), [chain, 2], "+"], [1]])
+        chain = len(specs) - 1
+    made = call("Value", lambda: standin(Value, "constructed", Value, specs))
+    return [(_("a single node made with your Value"), made[0]),
+            (_("a diamond made with your Value"), made[5]),
+            (_("a chain of 120 nodes made with your Value"), made[chain])]
 
 
 # ---------------------------------------------------------------------------------------------
 # check_topological_order
 
 
-def _is_topological(order, inputs=None):
-    """Every node after all of its inputs (inputs: id(node) -> inputs, when known here)."""
+def _is_topological(order, inputs):
+    """Every node after all of its inputs (inputs: id(node) -> its inputs)."""
     position = {id(n): i for i, n in enumerate(order)}
-    return all(position[id(c)] < position[id(n)] for n in order
-               for c in (n._prev if inputs is None else inputs[id(n)]))
+    return all(position[id(c)] < position[id(n)] for n in order for c in inputs[id(n)])
 
 
 def _snapshot(nodes):
@@ -504,15 +522,23 @@ def _check_order(name, topological_order, root, what, nodes=None):
         fail(name, _("on {what}, the list has a node more than once: a node used by several "
                      "others is reached several times; keep a set of visited nodes and skip "
                      "them.").format(what=what))
+    # what the nodes hold now, read in one request: their data, and their inputs for the order
+    after = _snapshot(nodes)
     if len(got) < len(nodes):
         listed = {id(n) for n in got}
-        same_data = {n.data for n in got} & {n.data for n in nodes if id(n) not in listed}
+        data = [state[0] for state in after]
+        same_data = {d for n, d in zip(nodes, data) if id(n) in listed} & \
+            {d for n, d in zip(nodes, data) if id(n) not in listed}
         hint = " " + _("Different nodes may hold the same number: keep the nodes themselves "
                        "in the visited set, not their data.") if same_data else ""
         fail(name, _("on {what}, the list misses {missing} of the {total} reachable nodes: visit "
                      "every input in node._prev, recursively, down to the leaves.{hint}").format(
                          what=what, missing=len(nodes) - len(got), total=len(nodes), hint=hint))
-    inputs = nodes.inputs if isinstance(nodes, _StandinNodes) else None
+    if after != before:  # (an input that is not a node of the graph shows here too)
+        fail(name, _("changed the graph of {what} (a node's data, grad or _prev): it must only "
+                     "read the nodes.").format(what=what))
+    inputs = nodes.inputs if isinstance(nodes, _StandinNodes) else {
+        id(node): [nodes[i] for i in state[2] if i >= 0] for node, state in zip(nodes, after)}
     if not _is_topological(got, inputs):
         if _is_topological(got[::-1], inputs):
             fail(name, _("on {what}, the list is reversed: every node must come after all of "
@@ -521,9 +547,6 @@ def _check_order(name, topological_order, root, what, nodes=None):
         fail(name, _("on {what}, a node comes before one of its inputs: append a node only after "
                      "all of its inputs have been visited (post-order), not when you first reach "
                      "it.").format(what=what))
-    if _snapshot(nodes) != before:
-        fail(name, _("changed the graph of {what} (a node's data, grad or _prev): it must only "
-                     "read the nodes.").format(what=what))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -587,7 +610,9 @@ def _gives_valid_order(topological_order, build):
 
 def _check_backward_on(name, backward, what, build):
     root, named, _nodes_reached = _standin_graph(backward, build)
-    data_before = {label: node.data for label, node in named.items()}
+    labels = list(named)
+    # the nodes' fields are read in one request each time (standins.attributes)
+    data_before = dict(zip(labels, (data for (data,) in _read(named.values(), "data"))))
     call(name, backward, root)
     want_root, want_named = build()
     ref.Value.backward(want_root)
@@ -595,26 +620,28 @@ def _check_backward_on(name, backward, what, build):
     not_reversed = _simulated_grads(build, reverse=False)
     no_seed = _simulated_grads(build, seed=False)
     # the root first: if its grad is not 1, nothing else can be right
+    (root_grad_got,), *grads = _read([root, *named.values()], "grad")
     root_grad = _("the root's grad after backward() on {what}").format(what=what)
-    got = expect_number(name, root_grad, root.grad)
+    got = expect_number(name, root_grad, root_grad_got)
     expect_close(name, root_grad, got, 1.0, mistakes=[(0.0, _(NO_SEED))])
-    for label, node in named.items():
+    for label, (node_grad,) in zip(labels, grads):
         grad = _("{label}.grad after backward() on {what}").format(label=label, what=what)
-        got = expect_number(name, grad, node.grad)
+        got = expect_number(name, grad, node_grad)
         expect_close(name, grad, got, want[label], mistakes=[
             (not_reversed[label], _(NOT_REVERSED)), (no_seed[label], _(NO_SEED))])
     call(name, backward, root)
     no_reset = _simulated_grads(build, reset="none", calls=2)
     some_reset = [_simulated_grads(build, reset=which, calls=2) for which in ("leaves", "inner")]
-    for label, node in named.items():
+    fields = _read(named.values(), "grad", "data")
+    for label, (node_grad, _data) in zip(labels, fields):
         got = expect_number(name, _("{label}.grad after a second backward()").format(
-            label=label), node.grad)
+            label=label), node_grad)
         expect_close(name, _("{label}.grad after a second backward() on {what}").format(
             label=label, what=what), got, want[label],
             mistakes=[(no_reset[label], _(NO_RESET)),
                       *[(grads[label], _(SOME_RESET)) for grads in some_reset]])
-    for label, node in named.items():
-        if node.data != data_before[label]:
+    for label, (_grad, node_data) in zip(labels, fields):
+        if node_data != data_before[label]:
             fail(name, _("backward() changed {label}.data on {what}; it may only change grads.")
                  .format(label=label, what=what))
 
