@@ -32,7 +32,7 @@ from .gradebook import (
     feedback_pages,
     open_course,
     read_back,
-    record_results,
+    recorder,
     refresh_late_penalties,
 )
 from .i18n import use_language
@@ -524,19 +524,28 @@ def _autograde(root, submissions, out_dir, jobs, progress, unsafe_no_sandbox, st
             print(f"Resuming an interrupted run into {out_dir}: {len(tasks) - len(left)} of "
                   f"{len(tasks)} submissions were graded already; grading the other "
                   f"{len(left)}.", file=sys.stderr)
+        # each result is recorded in the course gradebook as it comes, while the workers grade
         with tqdm(total=len(tasks), initial=len(tasks) - len(left), desc="grading",
-                  unit="submission", disable=not progress) as bar:
+                  unit="submission", disable=not progress) as bar, \
+                recorder(course, kept, students, scratch,
+                         {task.sub.assignment_id for task in tasks}) as record:
+            for result in filter(None, results):  # graded by the interrupted run
+                record(result)
+
+            def done(result):
+                record(result)
+                bar.update(1)
+
             if scheduler and left:  # imported only here: a local run starts no Dask
                 from .cluster import grade_on_dask
 
-                graded = grade_on_dask(left, scheduler, bar)
+                graded = grade_on_dask(left, scheduler, done)
             else:
-                graded = _grade_all(left, jobs, bar, pool) if left else []
+                graded = _grade_all(left, jobs, done, pool) if left else []
         graded = iter(graded)
         results = [r if r is not None else next(graded) for r in results]
         for r in results:  # e.g. "Canvas marked it late": for the instructor, not a flag
             r.reason = "; ".join(filter(None, [r.reason, remarks.get(r.student_id, "")]))
-        record_results(course, results, kept, students, scratch)
         _from_gradebook(course, results, jobs, pool)
         write_reports(merged_report(load_report(out_dir), results), out_dir, pages=results)
         if unfinished:  # everything is in the gradebook and the report now
@@ -793,14 +802,15 @@ WORKER_MODULES = ["grader.autograde", "nbgrader.apps", "grader.feedback_exporter
                           for path in (Path(__file__).parent / "checks").glob("a*.py"))]
 
 
-def _grade_all(tasks, jobs, bar, pool=None):
-    """Grade tasks in `jobs` worker processes (pool's, when given); results in task order."""
+def _grade_all(tasks, jobs, done, pool=None):
+    """Grade tasks in `jobs` worker processes (pool's, when given); results in task order.
+    done(result) is called with each result as it comes."""
     results = [None] * len(tasks)
-    crashed = _run_pool(tasks, range(len(tasks)), jobs, results, bar, pool)
+    crashed = _run_pool(tasks, range(len(tasks)), jobs, results, done, pool)
     for i in crashed:  # a worker process died: retry each alone so only the culprit is lost
-        if _run_pool(tasks, [i], 1, results, bar):
+        if _run_pool(tasks, [i], 1, results, done):
             results[i] = crashed_result(tasks[i])
-            bar.update(1)
+            done(results[i])
     return results
 
 
@@ -811,7 +821,7 @@ def crashed_result(task):
                        task.grade_cells)
 
 
-def _run_pool(tasks, indices, jobs, results, bar, pool=None):
+def _run_pool(tasks, indices, jobs, results, done, pool=None):
     """Grade tasks[indices] in pool (closed by its owner) or in a pool of their own; the
     indices of those whose worker process died."""
     crashed = []
@@ -820,7 +830,7 @@ def _run_pool(tasks, indices, jobs, results, bar, pool=None):
         for future in as_completed(futures):
             try:
                 results[futures[future]] = future.result()
-                bar.update(1)
+                done(results[futures[future]])
             except BrokenProcessPool:
                 crashed.append(futures[future])
     return sorted(crashed)

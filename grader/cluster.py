@@ -39,9 +39,9 @@ class GradingSetup(WorkerPlugin):
         _worker_init()
 
 
-def grade_on_dask(tasks, address, bar):
-    """Grade tasks on the Dask cluster whose scheduler is at address; results in task order.
-    A task whose worker dies (more than the scheduler's allowed-failures times, Dask's retry of
+def grade_on_dask(tasks, address, done):
+    """Grade tasks on the Dask cluster whose scheduler is at address; results in task order,
+    and done(result) called with each as it comes. A task whose worker dies (more than the scheduler's allowed-failures times, Dask's retry of
     a task whose worker was lost) is reported as that submission's failure."""
     if Client is None:
         raise ClusterUnavailable(
@@ -69,7 +69,7 @@ def grade_on_dask(tasks, address, bar):
             except KilledWorker:
                 results[i] = crashed_result(tasks[i])
             future.release()  # the result is here now: the cluster need not keep it
-            bar.update(1)
+            done(results[i])
     return results
 
 

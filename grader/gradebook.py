@@ -65,21 +65,26 @@ def course_gradebook(course):
         yield gb
 
 
-def record_results(course, results, autograded, students, scratch):
-    """Record the graded results in the course gradebook and put each autograded notebook where
-    the formgrader shows it. autograded: the folder holding <student>/<assignment>/ of this run;
-    students: {student id: {"first_name", "last_name", "lms_user_id"}} known from an LMS."""
-    graded = [r for r in results if r.status in IN_GRADEBOOK]
+@contextmanager
+def recorder(course, autograded, students, scratch, assignments):
+    """record(result): records a graded result in the course gradebook and puts its autograded
+    notebook where the formgrader shows it, one at a time as results come. autograded: the
+    folder holding <student>/<assignment>/ of this run; students: {student id: {"first_name",
+    "last_name", "lms_user_id"}} known from an LMS; assignments: the ids of the batch's."""
     with course_gradebook(course) as gb:
         known = {a.name for a in gb.assignments}
-    if {r.assignment_id for r in graded} - known:
+    if (set(assignments) & set(assignment_ids(course.root))) - known:
         # the course gradebook has not seen these assignments yet: record their cells
         release(course.root, release_dir=Path(scratch) / "course-release", db_url=course.db_url)
     with course_gradebook(course) as gb:
         for student_id, details in students.items():
             gb.update_or_create_student(student_id, **details)
-        for r in graded:
-            _record(gb, course, r, Path(autograded) / r.student_id / r.assignment_id)
+
+        def record(result):
+            if result.status in IN_GRADEBOOK:
+                _record(gb, course, result,
+                        Path(autograded) / result.student_id / result.assignment_id)
+        yield record
 
 
 def _record(gb, course, result, autograded):

@@ -124,7 +124,7 @@ def test_an_unreachable_scheduler_is_said_in_a_sentence(monkeypatch, tmp_path):
     monkeypatch.setattr(grader_cluster, "CONNECT_SECONDS", 2)
     with pytest.raises(grader_cluster.ClusterUnavailable, match="No Dask scheduler answered "
                        "at tcp://127.0.0.1:9.*--scheduler tcp://host:8786"):
-        grader_cluster.grade_on_dask([], "tcp://127.0.0.1:9", bar=None)
+        grader_cluster.grade_on_dask([], "tcp://127.0.0.1:9", done=None)
 
 
 def test_without_distributed_the_sentence_says_what_to_install():
