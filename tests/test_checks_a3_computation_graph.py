@@ -248,3 +248,14 @@ def test_topological_positions_put_every_reachable_node_after_its_inputs(data):
     position = {k: p for p, k in enumerate(order)}
     assert all(position[i] < position[k] for k in order for i in inputs[k])
     assert order[-1] == 0
+
+
+@pytest.mark.parametrize("what, build", hidden._GRAPHS, ids=[w for w, _ in hidden._GRAPHS])
+def test_a_standin_graph_knows_the_state_graph_state_reports(what, build):
+    """The topological-order check compares graph_state after the student's call with the state
+    the graph was built in, worked out in the grader: it must be what graph_state reports."""
+    from grader import standins
+
+    root, named, nodes = hidden._standin_graph(None, build)
+    assert nodes.state == standins.graph_state(tuple(nodes))
+    assert nodes[-1] is root

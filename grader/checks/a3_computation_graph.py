@@ -110,7 +110,8 @@ def _nodes(entity, root, what):
 def _read(objects, *names):
     """[[obj.name for each name] for each obj], read where the objects are in one request."""
     objects = list(objects)
-    return standin(objects[0], "attributes", objects, list(names)) if objects else []
+    # (tuples: plain data the stand-in only reads; a list would be watched for changes)
+    return standin(objects[0], "attributes", tuple(objects), names) if objects else []
 
 
 def _topological_positions(inputs):
@@ -133,10 +134,10 @@ def _push_gradients(entity, root, dout, what):
     is worked out here from the graph's shape, never with the student's code; the calls run
     where the nodes are (standins.backward_in_order): three requests, not four a node."""
     nodes = _nodes(entity, root, what)
-    inputs = [state[2] for state in standin(root, "graph_state", nodes)]
+    inputs = [state[2] for state in standin(root, "graph_state", tuple(nodes))]
     order = [nodes[k] for k in reversed(_topological_positions(inputs))]
     try:
-        stopped = standin(root, "backward_in_order", order, dout)
+        stopped = standin(root, "backward_in_order", tuple(order), dout)
     except Exception as exc:  # noqa: BLE001  (student code: ran too long, or ended the call)
         stopped = ["_backward", type_name(exc), str(exc).removeprefix(f"{type_name(exc)}: ")]
     if stopped and stopped[0] == "grad":  # setting a grad raised: not a _backward's fault
@@ -424,15 +425,16 @@ def _graph_spec(root, named):
     spec = []
     for node in order:
         inputs = sorted(node._prev, key=lambda n: index[id(n)])
-        for n in order:
+        for n in (node, *inputs):  # a _backward changes only its inputs' grads
             n.grad = 0.0
         node.grad = 1.0
         node._backward()
-        spec.append([node.data, node._op, [index[id(n)] for n in inputs],
-                     [n.grad for n in inputs]])
-    for n in order:
-        n.grad = 0.0
-    return spec, index
+        # (tuples: plain data the stand-in only reads; a list would be watched for changes)
+        spec.append((node.data, node._op, tuple(index[id(n)] for n in inputs),
+                     tuple(n.grad for n in inputs)))
+        for n in (node, *inputs):
+            n.grad = 0.0
+    return tuple(spec), index
 
 
 def _standin_graph(like, build):
@@ -441,17 +443,23 @@ def _standin_graph(like, build):
     root, named = build()
     spec, index = _graph_spec(root, named)
     nodes = list(standin(like, "graph", spec))
-    reachable = _StandinNodes(nodes[index[id(n)]] for n in ref.topological_order(root))
+    rows = [index[id(n)] for n in ref.topological_order(root)]  # the reachable nodes' rows
+    reachable = _StandinNodes(nodes[k] for k in rows)
     # the graph's structure is known here: no need to ask the sandbox node by node
     reachable.inputs = {id(nodes[k]): [nodes[i] for i in spec[k][2]] for k in range(len(nodes))}
+    # and so is what graph_state says of the graph just built (data, grad 0, input positions)
+    position = {k: p for p, k in enumerate(rows)}
+    reachable.state = [[float(spec[k][0]), 0.0, sorted({position[i] for i in spec[k][2]})]
+                       for k in rows]
     reachable.like = like
     return nodes[-1], {label: nodes[index[id(n)]] for label, n in named.items()}, reachable
 
 
 class _StandinNodes(list):
-    """The nodes of a stand-in graph, with each node's inputs as built (id(node) -> inputs)."""
+    """The nodes of a stand-in graph, with each node's inputs as built (id(node) -> inputs) and
+    their state as built (what graph_state would say)."""
 
-    inputs, like = None, None
+    inputs, state, like = None, None, None
 
 
 # (description, builder); a description is translated where it is shown
@@ -467,12 +475,13 @@ def _constructor_graphs(Value):
     """Graphs made with the student's Value constructor only (not with their operations)."""
     # [constructor arguments, which of them are inputs (positions among the nodes made)]:
     # made where the student's code runs, in one request (standins.constructed)
-    specs = [[[2.0], []], [[1.0], []], [[1.0], []],  # leaf, x, y
-             [[0.0, [1, 2], "+"], [1]], [[0.0, [3, 1], "*"], [1]], [[0.0, [3, 4], "+"], [1]]]
+    specs = [((2.0,), ()), ((1.0,), ()), ((1.0,), ()),  # leaf, x, y
+             ((0.0, (1, 2), "+"), (1,)), ((0.0, (3, 1), "*"), (1,)), ((0.0, (3, 4), "+"), (1,))]
     chain = 1  # x, then 120 nodes chain[-1] + y
     for k in range(120):
-        specs.append([[float(k), [chain, 2], "+"], [1]])
+        specs.append(((float(k), (chain, 2), "+"), (1,)))
         chain = len(specs) - 1
+    specs = tuple(specs)  # plain data the stand-in only reads
     made = call("Value", lambda: standin(Value, "constructed", Value, specs))
     return [(_("a single node made with your Value"), made[0]),
             (_("a diamond made with your Value"), made[5]),
@@ -492,7 +501,7 @@ def _is_topological(order, inputs):
 def _snapshot(nodes):
     """The nodes' data, grad and inputs (positions among nodes), read in one request."""
     like = nodes.like if isinstance(nodes, _StandinNodes) else (nodes[0] if nodes else None)
-    return standin(like, "graph_state", list(nodes))
+    return standin(like, "graph_state", tuple(nodes))
 
 
 def check_topological_order(topological_order, Value):
@@ -506,7 +515,7 @@ def check_topological_order(topological_order, Value):
 
 def _check_order(name, topological_order, root, what, nodes=None):
     nodes = _nodes("Value", root, what) if nodes is None else nodes
-    before = _snapshot(nodes)
+    before = nodes.state if isinstance(nodes, _StandinNodes) else _snapshot(nodes)
     got = call(name, topological_order, root)
     if not isinstance(got, (list, tuple)):
         fail(name, _("should return a list of nodes, but it returned a {type}.").format(
@@ -713,7 +722,7 @@ def _check_seed_graph(name, seed_graph, Value):
 def _counting_values(name, Value, seed_graph, point):
     """seed_graph(*point) while counting the Values it makes, where the student's code runs
     (standins.made_while): (its result, the count)."""
-    got, made = call(name, lambda: standin(Value, "made_while", Value, seed_graph, list(point)))
+    got, made = call(name, lambda: standin(Value, "made_while", Value, seed_graph, tuple(point)))
     return got, made
 
 
