@@ -47,7 +47,7 @@ from .sandbox import (
     use_probe_results,
     use_unsafe_no_sandbox,
 )
-from .sanitize import sanitize_folder
+from .sanitize import sanitize_folder, write_sanitized
 from .submissions import UNKNOWN_ASSIGNMENT, Submission, find_submissions
 
 # a run's scratch folder, and the folder of its submissions' work folders (SCRATCH/work/NNNNN),
@@ -117,14 +117,24 @@ def _nbgrader_api(workdir):
     c.CourseDirectory.root = str(workdir)
     c.CourseDirectory.db_url = f"sqlite:///{workdir / 'gradebook.db'}"
     c.CourseDirectory.course_id = "backprop-course"
+    # nbgrader's own, but for its metadata check, whose schema is checked once per worker
+    # (grader/cell_metadata.py)
+    c.Autograde.sanitize_preprocessors = [
+        "nbgrader.preprocessors.ClearOutput",
+        "nbgrader.preprocessors.DeduplicateIds",
+        "nbgrader.preprocessors.OverwriteKernelspec",
+        "nbgrader.preprocessors.OverwriteCells",
+        "grader.cell_metadata.CheckCellMetadata",
+    ]
     c.Autograde.autograde_preprocessors = [
         "nbgrader.preprocessors.IgnorePattern",
         "nbconvert.preprocessors.ClearMetadataPreprocessor",
         "nbgrader.preprocessors.LimitOutput",
         "nbgrader.preprocessors.SaveAutoGrades",
-        "nbgrader.preprocessors.AssignLatePenalties",
         # (no CheckCellMetadata here: nbgrader's sanitising pass has just checked the metadata,
-        # which it restored from the gradebook; a second jsonschema pass cost ~50 ms a notebook)
+        # which it restored from the gradebook; a second jsonschema pass cost ~50 ms a notebook.
+        # No AssignLatePenalties: this gradebook is a scratch copy, thrown away; the course
+        # gradebook's late penalties are worked out when the result is recorded there.)
     ]
     # nbgrader makes autograded notebooks read-only (444), but they are written again here
     # (the checks' sentences, sanitising): only root may write a read-only file
@@ -196,12 +206,18 @@ def grade_submission(task):
     if flagged:
         notes.append("flagged: " + ", ".join(flagged))
     result.reason = "; ".join(filter(None, [result.reason, *notes]))
-    _record_in_gradebook(workdir, result, verdicts, task.lang)
+    recorded = _record_in_gradebook(workdir, result)
     # nothing the student wrote may run in the feedback page, nor in the instructor's
     # formgrader, which shows the autograded notebook left here (grader/sanitize.py); the
     # feedback page is made from the course gradebook once the batch is recorded there, by
     # the parent after every kernel has ended
-    sanitize_folder(workdir / "autograded" / task.sub.student_id / task.sub.assignment_id)
+    folder = workdir / "autograded" / task.sub.student_id / task.sub.assignment_id
+    if recorded:  # each check's sentence under its test cell, then sanitised: one write
+        for path in sorted(folder.glob("*.ipynb")):
+            write_sanitized(with_verdicts(nbformat.read(path, as_version=4), verdicts, task.lang),
+                            path)
+    else:
+        sanitize_folder(folder)
     return result
 
 
@@ -229,12 +245,11 @@ def test_cell_changes(released_nb, submitted_nb):
     return notes
 
 
-def _record_in_gradebook(workdir, result, verdicts, lang="en"):
-    """Put the isolated scores in this submission's gradebook, nbgrader's comments ("No
-    response." for an answer left as released) into the result, and the check's sentence into
-    the autograded notebook under its test cell. Written answers get no auto score: a person
-    reads every one (an answer written in another cell than its own is found that way). The
-    notebook keeps its language (lang) for the feedback page's words."""
+def _record_in_gradebook(workdir, result):
+    """Put the isolated scores in this submission's gradebook and nbgrader's comments ("No
+    response." for an answer left as released) into the result; False when the gradebook has no
+    entry for it (the plain feedback is written instead). Written answers get no auto score: a
+    person reads every one (an answer written in another cell than its own is found that way)."""
     cells = {c["grade_id"]: c for c in result.cells}
     try:
         with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}") as gb:
@@ -246,26 +261,29 @@ def _record_in_gradebook(workdir, result, verdicts, lang="en"):
                 for comment in nb.comments:
                     result.comments[comment.name] = comment.auto_comment
             gb.db.commit()
-    except Exception:  # noqa: BLE001  (no gradebook entry: the plain feedback is written instead)
-        return
-    folder = workdir / "autograded" / result.student_id / result.assignment_id
-    for path in folder.glob("*.ipynb"):
-        nb = nbformat.read(path, as_version=4)
-        if lang != "en":
-            nb.metadata["backprop_course"] = {"lang": lang}
-        for cell in nb.cells:
-            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-            verdict = verdicts.get(gid)
-            if verdict is None or cell.cell_type != "code":
-                continue
-            if verdict.passed:
-                cell.outputs.append(nbformat.v4.new_output(
-                    "stream", name="stdout", text=page_text("Hidden checks: passed.", lang) + "\n"))
-            else:
-                cell.outputs.append(nbformat.v4.new_output("display_data", data={
-                    "text/html": sentence_html(verdict.message, lang),
-                    "text/plain": f"{page_text('Hidden checks:', lang)} {verdict.message}"}))
-        nbformat.write(nb, path)
+    except Exception:  # noqa: BLE001  (no gradebook entry)
+        return False
+    return True
+
+
+def with_verdicts(nb, verdicts, lang="en"):
+    """The autograded notebook NB with each check's sentence under its test cell, in its
+    language (lang, kept for the feedback page's words)."""
+    if lang != "en":
+        nb.metadata["backprop_course"] = {"lang": lang}
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        verdict = verdicts.get(gid)
+        if verdict is None or cell.cell_type != "code":
+            continue
+        if verdict.passed:
+            cell.outputs.append(nbformat.v4.new_output(
+                "stream", name="stdout", text=page_text("Hidden checks: passed.", lang) + "\n"))
+        else:
+            cell.outputs.append(nbformat.v4.new_output("display_data", data={
+                "text/html": sentence_html(verdict.message, lang),
+                "text/plain": f"{page_text('Hidden checks:', lang)} {verdict.message}"}))
+    return nb
 
 
 def sentence_html(message, lang="en"):
@@ -797,6 +815,7 @@ def _new_pool(jobs):
 
 # what a grading worker imports (an import the fork server cannot make is left to the worker)
 WORKER_MODULES = ["grader.autograde", "nbgrader.apps", "grader.feedback_exporter",
+                  "grader.cell_metadata",
                   "grader.standins", "pygments.lexers.python", "sqlite3",
                   *sorted(f"grader.checks.{path.stem}"
                           for path in (Path(__file__).parent / "checks").glob("a*.py"))]

@@ -69,6 +69,15 @@ def sanitize_file(path):
     better no page than one with the student's HTML in it."""
     try:
         nb = nbformat.read(path, as_version=4)
+    except Exception:  # noqa: BLE001  (whatever the content, it must not be shown raw)
+        Path(path).unlink(missing_ok=True)
+        return
+    write_sanitized(nb, path)
+
+
+def write_sanitized(nb, path):
+    """Write NB made safe to PATH; when it cannot be sanitised, delete PATH instead."""
+    try:
         nbformat.write(sanitize_notebook(nb), path)
     except Exception:  # noqa: BLE001  (whatever the content, it must not be shown raw)
         Path(path).unlink(missing_ok=True)

@@ -256,6 +256,6 @@ def test_a_standin_graph_knows_the_state_graph_state_reports(what, build):
     the graph was built in, worked out in the grader: it must be what graph_state reports."""
     from grader import standins
 
-    root, named, nodes = hidden._standin_graph(None, build)
+    root, _named, nodes = hidden._standin_graph(None, build)
     assert nodes.state == standins.graph_state(tuple(nodes))
     assert nodes[-1] is root
