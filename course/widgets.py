@@ -26,7 +26,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .activations import sigmoid
-from .i18n import _
+from .i18n import _, setup_matplotlib
 from .plotting import draw_circuit, fill_circuit
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
@@ -205,6 +205,7 @@ class SigmoidExplorer(Explorer):
 
 def sigmoid_explorer(z=0.0):
     """A z slider over sigma(z), sigma'(z), the tangent line at z and the 1/4 maximum of sigma'."""
+    setup_matplotlib()  # the language may have been set after course was imported
     return SigmoidExplorer(z)
 
 
@@ -303,6 +304,7 @@ class ChainExplorer(Explorer):
 def chain_explorer(x=1.0, w=(2.0, -1.5, 3.0), b=(0.5, 1.0, -1.0)):
     """Sliders for x, w_k and b_k of h_k = sigma(w_k h_{k-1} + b_k) (K = len(w)); the diagram
     shows the forward value and the gradient of f = h_K on every node."""
+    setup_matplotlib()  # the language may have been set after course was imported
     return ChainExplorer(x, w, b)
 
 
@@ -401,4 +403,5 @@ class VanishingExplorer(Explorer):
 def vanishing_gradient_explorer(depth=10, scale=1.0, activation="sigmoid", width=32, n=64, seed=0):
     """Depth, weight-scale and activation controls over a plot (log scale) of the per-layer
     gradient norms ||dL/dW_k|| of the network of make_deep_mlp(...) (vanishing_state)."""
+    setup_matplotlib()  # the language may have been set after course was imported
     return VanishingExplorer(depth, scale, activation, width, n, seed)
