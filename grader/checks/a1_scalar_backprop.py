@@ -10,6 +10,7 @@ from .common import (
     Mistake,
     blame_failing_dependencies,
     call,
+    call_method,
     close,
     expect_close,
     expect_number,
@@ -39,9 +40,9 @@ def _check_binary_gate(name, Gate, RefGate, extra_cases=(), mistakes_for=lambda 
     cases = [*_cases(), *extra_cases]
     for x, y, dout in cases:
         gate, ref_gate = call(name, Gate), RefGate()
-        out = expect_number(name, "forward(x, y)", call(name, gate.forward, x, y))
+        out = expect_number(name, "forward(x, y)", call_method(name, gate, "forward", x, y))
         expect_close(name, f"forward({x:.3g}, {y:.3g})", out, ref_gate.forward(x, y))
-        grads = call(name, gate.backward, dout)
+        grads = call_method(name, gate, "backward", dout)
         if not isinstance(grads, (tuple, list)) or len(grads) != 2:
             fail(name, _("backward(dout) should return the pair (dx, dy)."))
         want = ref_gate.backward(dout)
@@ -61,9 +62,9 @@ def _check_gates_independent(name, make, make_ref, inputs, dout):
     Each gate alone passed already, so a wrong result here can only come from a cache the two
     share (a class attribute or a global)."""
     first, second = make(), make()
-    call(name, first.forward, *inputs[0])
-    call(name, second.forward, *inputs[1])
-    got = call(name, first.backward, dout)
+    call_method(name, first, "forward", *inputs[0])
+    call_method(name, second, "forward", *inputs[1])
+    got = call_method(name, first, "backward", dout)
     want = make_ref()
     want.forward(*inputs[0])
     if not close(np.ravel(np.asarray(got, dtype=float)), np.ravel(want.backward(dout))):
@@ -103,9 +104,9 @@ def check_max_gate(MaxGate):
 def _check_unary_gate(name, make, make_ref, xs, mistakes_for):
     for x, dout in xs:
         gate, ref_gate = call(name, make), make_ref()
-        out = expect_number(name, "forward(x)", call(name, gate.forward, x))
+        out = expect_number(name, "forward(x)", call_method(name, gate, "forward", x))
         expect_close(name, f"forward({x:.3g})", out, ref_gate.forward(x))
-        got = expect_number(name, "backward(dout)", call(name, gate.backward, dout))
+        got = expect_number(name, "backward(dout)", call_method(name, gate, "backward", dout))
         want = ref_gate.backward(dout)
         expect_close(name, _("dx at x={x:.3g}").format(x=x), got, want,
                      mistakes=[*mistakes_for(x, dout),

@@ -112,6 +112,16 @@ def call(entity, fn, *args):
         fail(entity, _("raised {error}").format(error=describe_error(exc)))
 
 
+def call_method(entity, obj, method, *args):
+    """obj.method(*args) of the student's code, as call() calls it: looked up and called where
+    obj lives, in one request when that is the sandbox (two otherwise: the lookup, the call)."""
+    from grader.sandbox_runner import Remote
+
+    if isinstance(obj, Remote):
+        return call(entity, obj._method, method, *args)
+    return call(entity, lambda: getattr(obj, method)(*args))
+
+
 def expect_number(entity, what, got):
     if isinstance(got, bool) or not isinstance(got, numbers.Real):
         if isinstance(got, np.ndarray) and got.shape == ():
