@@ -7,6 +7,7 @@ submission can damage nothing but its own copy. The results are merged into OUT.
 
 import contextlib
 import csv
+import gc
 import json
 import multiprocessing
 import os
@@ -206,7 +207,7 @@ def grade_submission(task):
     if flagged:
         notes.append("flagged: " + ", ".join(flagged))
     result.reason = "; ".join(filter(None, [result.reason, *notes]))
-    recorded = _record_in_gradebook(workdir, result)
+    recorded = _comments_from_gradebook(workdir, result)
     # nothing the student wrote may run in the feedback page, nor in the instructor's
     # formgrader, which shows the autograded notebook left here (grader/sanitize.py); the
     # feedback page is made from the course gradebook once the batch is recorded there, by
@@ -245,22 +246,17 @@ def test_cell_changes(released_nb, submitted_nb):
     return notes
 
 
-def _record_in_gradebook(workdir, result):
-    """Put the isolated scores in this submission's gradebook and nbgrader's comments ("No
-    response." for an answer left as released) into the result; False when the gradebook has no
-    entry for it (the plain feedback is written instead). Written answers get no auto score: a
-    person reads every one (an answer written in another cell than its own is found that way)."""
-    cells = {c["grade_id"]: c for c in result.cells}
+def _comments_from_gradebook(workdir, result):
+    """nbgrader's comments ("No response." for an answer left as released) from this
+    submission's scratch gradebook into the result; False when the gradebook has no entry for
+    it (the plain feedback is written instead). The scores are the isolated checks', recorded in
+    the course gradebook (gradebook.recorder): the scratch copy is thrown away."""
     try:
         with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}") as gb:
             submission = gb.find_submission(result.assignment_id, result.student_id)
             for nb in submission.notebooks:
-                for grade in nb.grades:
-                    if grade.name in cells and grade.cell_type == "code":
-                        grade.auto_score = cells[grade.name]["score"]
                 for comment in nb.comments:
                     result.comments[comment.name] = comment.auto_comment
-            gb.db.commit()
     except Exception:  # noqa: BLE001  (no gradebook entry)
         return False
     return True
@@ -775,6 +771,9 @@ def _worker_init(environment=None):
     from sqlalchemy.engine import Engine
 
     event.listen(Engine, "connect", _no_sync_for_scratch_gradebooks)
+    # what is imported by now lives as long as the worker: the garbage collector need not walk
+    # it again at every collection (and it stays shared with the fork server's pages)
+    gc.freeze()
 
 
 def _no_sync_for_scratch_gradebooks(connection, record):
