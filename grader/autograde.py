@@ -679,6 +679,7 @@ def _grade_task(task):
         if not sanitized:  # grade_submission failed before it sanitised
             sanitize_folder(graded)
         shutil.copytree(graded, kept)
+    forget_scratch_engine()
     shutil.rmtree(task.workdir, ignore_errors=True)  # bounded disk however large the class
     if task.fingerprint:  # written last: a result on disk has its notebook kept too
         write_atomically(task.kept.parent / "results" / f"{task.fingerprint}.json",
@@ -766,14 +767,48 @@ def _worker_init(environment=None):
     os.environ.update(nbgrader_env())
     # nbgrader's own SQLAlchemy session warnings are noise in an instructor's terminal
     warnings.filterwarnings("ignore", message=".*not in session.*")
-    import nbgrader.apps  # noqa: F401  (pay nbgrader's import once per worker, not per submission)
+    import nbgrader.api
+    import nbgrader.apps  # (its import paid once per worker, not per submission)
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
     event.listen(Engine, "connect", _no_sync_for_scratch_gradebooks)
+    nbgrader.api.create_engine = _scratch_gradebook_engine  # the name Gradebook() calls
     # what is imported by now lives as long as the worker: the garbage collector need not walk
     # it again at every collection (and it stays shared with the fork server's pages)
     gc.freeze()
+
+
+_SCRATCH_ENGINE = {}  # {url: engine} of the scratch gradebook this worker is grading with
+
+
+def _scratch_gradebook_engine(url, **options):
+    """nbgrader's create_engine in a grading worker. nbgrader opens a submission's scratch
+    gradebook about ten times while grading it, each time with a new SQLAlchemy engine whose
+    queries are all compiled anew; the worker keeps one engine for the scratch gradebook of the
+    submission it grades (its connections are still closed whenever nbgrader closes the
+    gradebook). Any other database gets a new engine, as nbgrader makes it."""
+    from sqlalchemy import create_engine
+
+    if not _is_scratch_gradebook(str(url).removeprefix("sqlite:///")):
+        return create_engine(url, **options)
+    if url not in _SCRATCH_ENGINE:
+        forget_scratch_engine()
+        _SCRATCH_ENGINE[url] = create_engine(url, **options)
+    return _SCRATCH_ENGINE[url]
+
+
+def forget_scratch_engine():
+    """Drop the engine of the submission just graded: its folder is removed."""
+    for engine in _SCRATCH_ENGINE.values():
+        engine.dispose()
+    _SCRATCH_ENGINE.clear()
+
+
+def _is_scratch_gradebook(path):
+    """Whether path is a submission's scratch gradebook: <scratch>/<WORKDIRS>/<n>/gradebook.db."""
+    workdirs = Path(path).parent.parent
+    return workdirs.name == WORKDIRS and workdirs.parent.name.startswith(SCRATCH_PREFIX)
 
 
 def _no_sync_for_scratch_gradebooks(connection, record):
@@ -783,8 +818,7 @@ def _no_sync_for_scratch_gradebooks(connection, record):
     if not hasattr(connection, "execute") or type(connection).__module__ != "sqlite3":
         return
     files = [row[2] for row in connection.execute("PRAGMA database_list").fetchall()]
-    workdirs = Path(files[0]).parent.parent if files and files[0] else None
-    if workdirs and workdirs.name == WORKDIRS and workdirs.parent.name.startswith(SCRATCH_PREFIX):
+    if files and files[0] and _is_scratch_gradebook(files[0]):
         connection.execute("PRAGMA synchronous=OFF")
 
 

@@ -107,6 +107,10 @@ def apply_late_policy(gb, course, assignment_id, student_id):
         gb.update_or_create_assignment(assignment_id, duedate=parse_utc(due))
     extension = course.late.extensions.get(assignment_id, {}).get(student_id, {})
     gb.grant_extension(assignment_id, student_id, **extension)
+    submission = gb.find_submission(assignment_id, student_id)
+    if submission.total_seconds_late == 0 and all(
+            notebook.late_submission_penalty is None for notebook in submission.notebooks):
+        return  # on time, and no penalty stands: AssignLatePenalties would change nothing
     for notebook in gb.find_assignment(assignment_id).notebooks:
         resources = {"nbgrader": {"notebook": notebook.name, "assignment": assignment_id,
                                   "student": student_id, "db_url": course.db_url}}
