@@ -101,7 +101,7 @@ class Remote:
                                   "args": [self._end.encode(obj)]})
 
     def _method(self, name, *args):
-        # an operator: the method looked up and called in one request (one round trip, not two)
+        # a method (an operator, a gate's forward) looked up and called in one request, not two
         return self._end.request({"op": "callmethod", "target": self._handle, "name": name,
                                   "args": [self._end.encode(a) for a in args]})
 

@@ -1,8 +1,8 @@
 """Hidden checks for a3_computation_graph: the Value engine, topological order, backward, seed graph.
 
 Each check isolates its entity where it can:
-- check_value drives the student's operations by calling every node's _backward in the
-  *reference* topological order, so it does not depend on the student's backward;
+- check_value drives the student's operations by calling every node's _backward in a
+  topological order the grader works out, so it does not depend on the student's backward;
 - check_topological_order runs on graphs of reference Values and on graphs made with the
   student's constructor only, never with the student's operations;
 - check_backward calls the student's backward function on graphs of reference Values, so a
