@@ -55,7 +55,9 @@ MESSAGE_BYTES = 256 * 1024**2  # one message on the channel; more is an attack, 
 SETUP_IMPORTS = ("numpy", "matplotlib", "matplotlib.pyplot")
 # The notebooks' plotting code runs in the sandbox as it is written, every matplotlib call made,
 # but no pixel is drawn: nobody sees a figure there. Matplotlib's "template" backend draws
-# nothing (Agg would rasterise each figure: 0.05 s of a4's four experiment plots each).
+# nothing (Agg would rasterise each figure: 0.05 s of a4's four experiment plots each). Saving
+# a figure as PNG still works (matplotlib switches to Agg for it); only canvas.buffer_rgba(),
+# which no exercise uses, is missing.
 PLOT_BACKEND = "template"
 # When the grader runs as root, each sandbox runs as a uid of its own from this range (outside
 # the sandbox too), so one sandbox's process limit or signals never reach another's.
