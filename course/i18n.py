@@ -28,13 +28,14 @@ CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "WenQ
              "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei", "PingFang SC"]
 
 
-def catalogue_path(lang):
-    return LOCALE / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+def catalogue_path(lang, locale=LOCALE, domain=DOMAIN):
+    """Where gettext keeps lang's catalogue of domain under locale (grader/i18n.py's too)."""
+    return Path(locale) / lang / "LC_MESSAGES" / f"{domain}.po"
 
 
-def languages():
-    """The languages with a catalogue (English needs none)."""
-    return sorted(p.parent.parent.name for p in LOCALE.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+def languages(locale=LOCALE, domain=DOMAIN):
+    """The languages with a catalogue of domain under locale (English needs none)."""
+    return sorted(p.parent.parent.name for p in Path(locale).glob(f"*/LC_MESSAGES/{domain}.po"))
 
 
 def _known(lang):

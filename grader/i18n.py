@@ -26,6 +26,7 @@ import re
 from contextvars import ContextVar
 from pathlib import Path
 
+from course import i18n as course_i18n
 from course.i18n import N_, best_language, po_translations  # noqa: F401  (N_: grader's too)
 
 DOMAIN = "grader"
@@ -39,12 +40,12 @@ _language = ContextVar("grader_language", default=DEFAULT)
 
 
 def catalogue_path(lang):
-    return LOCALE / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    return course_i18n.catalogue_path(lang, LOCALE, DOMAIN)
 
 
 def languages():
     """The languages with a catalogue (English needs none)."""
-    return sorted(p.parent.parent.name for p in LOCALE.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+    return course_i18n.languages(LOCALE, DOMAIN)
 
 
 def _known(lang):

@@ -4,13 +4,11 @@ import copy
 
 import nbformat
 import pytest
-from conftest import source_path
+from conftest import ROOT, source_path
 from nbgrader.nbgraderformat import MetadataValidator as NbgraderValidator
 
 from grader.cell_metadata import MetadataValidator
 from grader.release import assignment_ids
-
-ROOT = source_path("a1_scalar_backprop").parents[2]
 
 
 def graded_cell(nb):

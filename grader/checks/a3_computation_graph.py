@@ -129,12 +129,13 @@ def _topological_positions(inputs):
     return order
 
 
-def _push_gradients(entity, root, dout, what):
+def _push_gradients(entity, root, dout, what, nodes=None):
     """root.grad = dout, then every node's _backward in reversed topological order. The order
     is worked out here from the graph's shape, never with the student's code; the calls run
-    where the nodes are (standins.backward_in_order): three requests, not four a node."""
-    nodes = _nodes(entity, root, what)
-    inputs = [state[2] for state in standin(root, "graph_state", tuple(nodes))]
+    where the nodes are (standins.backward_in_order): a few requests, not four a node. nodes:
+    the root's, walked already (_nodes)."""
+    nodes = _nodes(entity, root, what) if nodes is None else nodes
+    inputs = [state[2] for state in _snapshot(nodes)]
     order = [nodes[k] for k in reversed(_topological_positions(inputs))]
     try:
         stopped = standin(root, "backward_in_order", tuple(order), dout)
@@ -304,7 +305,8 @@ def _check_case(Value, case, dout):
     if any(out is leaf for leaf in leaves):
         fail(name, _("{what} returned its input; an operation must create a new Value.").format(
             what=what))
-    reachable = {id(n) for n in _nodes(name, out, what)}
+    nodes = _nodes(name, out, what)
+    reachable = {id(n) for n in nodes}
     for label, leaf in zip(LEAF_NAMES, leaves):
         if id(leaf) not in reachable:
             fail(name, _("in {what}, {label} cannot be reached from the result through _prev: "
@@ -324,7 +326,7 @@ def _check_case(Value, case, dout):
     expect_close(name, _("the value of {what} {where}").format(what=what, where=where), data,
                  ref_out.data, mistakes=[(wrong, _(sentence))
                                          for wrong, sentence in case.data_mistakes(case.values)])
-    _push_gradients(name, out, dout, what)
+    _push_gradients(name, out, dout, what, nodes)
     _push_gradients(name, ref_out, dout, what)
     per_leaf = case.grad_mistakes(case.values, dout)
     leaf_fields = _read(leaves, "grad", "data")
