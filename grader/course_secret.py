@@ -14,6 +14,7 @@ import functools
 import hmac
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 _STUDENT = {"id": ""}  # whose submission the checks in this process are grading now
@@ -33,12 +34,18 @@ def course_secret():
     path = secret_file()
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:  # O_EXCL: two workers starting at once agree on one secret
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        # written whole beside it (0600), then linked into place: two workers starting at once
+        # agree on one secret, and neither reads it half written (os.link never replaces, nor
+        # follows a link planted at path)
+        fd, fresh = tempfile.mkstemp(dir=path.parent, prefix=".secret-")
+        try:
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_hex(32) + "\n")
+            os.link(fresh, path)
         except FileExistsError:
             pass
+        finally:
+            os.unlink(fresh)
     secret = path.read_text().strip()
     if len(secret) < 16:
         raise RuntimeError(f"The course secret in {path} is too short: delete the file to have "

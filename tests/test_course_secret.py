@@ -51,3 +51,31 @@ def test_a_too_short_secret_is_refused_with_a_sentence(fresh_secret):
     fresh_secret.write_text("short\n")
     with pytest.raises(RuntimeError, match="too short"):
         seeds_of("ada")
+
+
+def _first_use(barrier, results):
+    barrier.wait()  # every process asks for the secret at the same moment
+    try:
+        results.put(course_secret.course_secret())
+    except Exception as exc:  # noqa: BLE001  (what the test reports)
+        results.put(exc)
+
+
+def test_workers_starting_at_once_agree_on_one_secret(fresh_secret):
+    """The grading workers of a course's first run all make the secret at once: they must end
+    with one secret, and none may read it half written."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    for attempt in range(20):
+        course_secret.secret_file().unlink(missing_ok=True)
+        barrier, results = context.Barrier(6), context.Queue()
+        workers = [context.Process(target=_first_use, args=(barrier, results)) for _ in range(6)]
+        for worker in workers:
+            worker.start()
+        got = [results.get(timeout=30) for _ in workers]
+        for worker in workers:
+            worker.join()
+        assert not [g for g in got if isinstance(g, Exception)], (attempt, got)
+        assert len(set(got)) == 1 and got[0] == fresh_secret.read_text().strip().encode()
+    assert [p.name for p in fresh_secret.parent.iterdir()] == ["secret"]  # nothing left over

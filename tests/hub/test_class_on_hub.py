@@ -5,6 +5,7 @@ releases a1 through nbgrader's exchange; two students fetch it in the Assignment
 permissions keep each one's work to themselves."""
 
 import csv
+import json
 import re
 import subprocess
 
@@ -181,6 +182,12 @@ def test_a_class_from_release_to_feedback(class_server, browser):
         grades = {row["student_id"]: row for row in csv.DictReader(report)}
     with open(server.grading() / "reports" / "cell_grades.csv", newline="") as report:
         lost = [row for row in csv.DictReader(report) if row["score"] != row["max_score"]]
+    # shown in full when the test fails (pytest shortens assertion messages): what the checks
+    # said of each cell the correct student lost
+    for result in json.loads((server.grading() / "reports" / "summary.json").read_text()):
+        for cell in result["cells"] if result["student_id"] == right else []:
+            if cell["score"] != cell["max_score"]:
+                print("lost:", result["reason"], cell)
     assert float(grades[right]["score"]) == float(grades[right]["max_score"]) > 0, \
         (grades[right], [row for row in lost if row["student_id"] == right])
     assert float(grades[wrong]["score"]) < float(grades[wrong]["max_score"])
